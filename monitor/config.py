@@ -1,0 +1,387 @@
+"""Settings: declared once, with defaults and help, loaded from TOML and the environment.
+
+Precedence, highest first: arguments > environment (`MONITOR_…`, nested with `__`)
+> the TOML file > the secrets directory. Secrets (SMTP password, webhook secret)
+can come from the environment (`MONITOR_SECRETS__<CHANNEL>__<FIELD>`), from a
+file named by `password_file` / `secret_file`, and only as a last resort from
+the TOML itself.
+
+Every problem becomes one line "key: why"; `load_settings` raises ConfigError
+with all of them, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from monitor.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/monitor.toml")
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """'90s', '15m', '1h30m', '2d' or a number of seconds -> timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            seconds = float(text)
+        elif text and _DURATION.sub("", text) == "":
+            seconds = sum(
+                float(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION.findall(text)
+            )
+        else:
+            raise ValueError(f"{value!r} is not a duration; write e.g. '30s', '15m', '1h30m', '2d'")
+    else:
+        raise ValueError("expected a duration such as '15m'")
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return timedelta(seconds=seconds)
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When a topic's digest is due: 'immediate', 'every <duration>' or a cron line."""
+
+    kind: Literal["immediate", "every", "cron"]
+    every: timedelta | None = None
+    cron: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Schedule:
+        text = text.strip()
+        if text == "immediate":
+            return cls("immediate")
+        if text.startswith("every "):
+            return cls("every", every=parse_duration(text.removeprefix("every ")))
+        fields = text.split()
+        if len(fields) != 5:
+            raise ValueError(
+                f"{text!r} is not a schedule; use 'immediate', 'every 1h' or a cron line "
+                "'0 7 * * *' (minute hour day month weekday)"
+            )
+        from apscheduler.triggers.cron import CronTrigger  # validates the cron fields
+
+        try:
+            CronTrigger.from_crontab(text, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"bad cron line {text!r}: {exc}") from None
+        return cls("cron", cron=text)
+
+    def __str__(self) -> str:
+        if self.kind == "every":
+            return f"every {self.every}"
+        return self.cron if self.kind == "cron" else "immediate"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class StoreSettings(_Section):
+    url: str = Field("sqlite:///data/monitor.db", description="SQLAlchemy URL of the state store")
+
+
+class FetchSettings(_Section):
+    allow_private: list[str] = Field(
+        default_factory=list,
+        description="hosts, host:port pairs or CIDRs that may be fetched although not public",
+    )
+    timeout: Duration = Field(timedelta(seconds=30), description="total deadline per request")
+    connect_timeout: Duration = Field(timedelta(seconds=10), description="deadline to connect")
+    max_bytes: int = Field(5_000_000, gt=0, description="cap on a decoded response body")
+    max_redirects: int = Field(5, ge=0, le=20, description="redirects followed per request")
+    max_connections: int = Field(50, gt=0, description="concurrent requests in all")
+    max_per_host: int = Field(4, gt=0, description="concurrent requests per host")
+    user_agent: str = Field("news-monitor/0.1", description="User-Agent header sent")
+
+
+class ExtractSettings(_Section):
+    workers: int = Field(0, ge=0, description="extraction processes; 0 means one per core")
+    timeout: Duration = Field(timedelta(seconds=30), description="deadline to clean one page")
+    min_chars: int = Field(
+        200, ge=0, description="pages with less main text fall back to the feed summary"
+    )
+
+
+class ServiceSettings(_Section):
+    data_dir: Path = Field(Path("data"), description="where digests without a channel go")
+    tick: Duration = Field(timedelta(seconds=30), description="how often due work is looked for")
+    default_interval: Duration = Field(
+        timedelta(minutes=15), description="poll interval of feeds that set none"
+    )
+    max_backoff: Duration = Field(
+        timedelta(hours=6), description="longest wait before retrying a failing feed"
+    )
+    timezone: str = Field("UTC", description="time zone of cron schedules")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use e.g. 'UTC' or 'Europe/Paris'")
+        return value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+HttpURL = Annotated[str, BeforeValidator(_http_url)]
+
+
+class FeedConfig(_Section):
+    url: HttpURL = Field(description="address of an RSS, Atom or JSON feed")
+    name: str | None = Field(None, description="shown in digests; defaults to the feed's title")
+    interval: Duration | None = Field(None, description="poll interval, e.g. '15m'")
+
+
+class TopicConfig(_Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="short identifier")
+    title: str | None = Field(None, description="display name")
+    query: str = Field(min_length=1, description="query: terms, \"phrases\", AND, OR, NOT, ()")
+    schedule: str = Field("immediate", description="'immediate', 'every 1h' or a cron line")
+    channels: list[str] = Field(default_factory=list, description="channel names to deliver to")
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, value: str) -> str:
+        Schedule.parse(value)
+        return value
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.name
+
+    @property
+    def parsed_schedule(self) -> Schedule:
+        return Schedule.parse(self.schedule)
+
+
+class _Channel(_Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="referred to by topics")
+    timeout: Duration = Field(timedelta(seconds=30), description="deadline for one delivery")
+
+
+class EmailChannel(_Channel):
+    type: Literal["email"]
+    smtp_host: str
+    smtp_port: int = Field(25, gt=0, lt=65536)
+    security: Literal["none", "starttls", "tls"] | None = Field(
+        None, description="none, starttls or tls; unset means STARTTLS when the server offers it"
+    )
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    from_: str = Field(alias="from", description="sender address")
+    to: list[str] = Field(min_length=1, description="recipient addresses")
+
+
+class WebhookChannel(_Channel):
+    type: Literal["webhook"]
+    url: HttpURL
+    secret: SecretStr | None = Field(None, description="HMAC-SHA256 signing key")
+    secret_file: Path | None = None
+
+
+class FilesChannel(_Channel):
+    type: Literal["files"]
+    directory: Path = Field(Path("data/digests"), description="where .eml/.html/.json go")
+
+
+ChannelConfig = Annotated[
+    EmailChannel | WebhookChannel | FilesChannel, Field(discriminator="type")
+]
+
+
+class Settings(BaseSettings):
+    """The whole configuration of news-monitor."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MONITOR_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    store: StoreSettings = StoreSettings()
+    fetch: FetchSettings = FetchSettings()
+    extract: ExtractSettings = ExtractSettings()
+    service: ServiceSettings = ServiceSettings()
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    topics: list[TopicConfig] = Field(default_factory=list)
+    channels: list[ChannelConfig] = Field(default_factory=list)
+    secrets: dict[str, dict[str, SecretStr]] = Field(
+        default_factory=dict,
+        description="channel secrets from the environment: MONITOR_SECRETS__<CHANNEL>__<FIELD>",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = settings_cls.model_config.get("toml_file")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        sources.append(file_secret_settings)
+        return tuple(sources)
+
+    def channel(self, name: str) -> ChannelConfig:
+        for channel in self.channels:
+            if channel.name == name:
+                return channel
+        raise KeyError(name)
+
+    def secret(self, channel: EmailChannel | WebhookChannel) -> str | None:
+        """The channel's password or signing secret: environment, then file, then TOML."""
+        field = "password" if isinstance(channel, EmailChannel) else "secret"
+        from_env = self.secrets.get(channel.name.lower(), {}).get(field)
+        if from_env is not None:
+            return from_env.get_secret_value()
+        path = channel.password_file if isinstance(channel, EmailChannel) else channel.secret_file
+        if path is not None:
+            return path.read_text(encoding="utf-8").strip()
+        value = channel.password if isinstance(channel, EmailChannel) else channel.secret
+        return value.get_secret_value() if value is not None else None
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("email", "webhook", "files"):  # the discriminator tag pydantic adds
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _problem_lines(error: ValidationError) -> list[str]:
+    lines = []
+    for item in error.errors():
+        key = _dotted(tuple(item["loc"]))
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling)"
+        elif item["type"] == "missing":
+            message = "required key is missing"
+        lines.append(f"{key}: {message}")
+    return lines
+
+
+def cross_check(settings: Settings) -> list[str]:
+    """Problems between keys: duplicate names, topics naming unknown channels, secret files."""
+    problems = []
+    seen: dict[str, int] = {}
+    for i, channel in enumerate(settings.channels):
+        if channel.name in seen:
+            problems.append(f"channels[{i}].name: {channel.name!r} is used twice")
+        seen[channel.name] = i
+        file = getattr(channel, "password_file", None) or getattr(channel, "secret_file", None)
+        if file is not None and not Path(file).is_file():
+            key = "password_file" if isinstance(channel, EmailChannel) else "secret_file"
+            problems.append(f"channels[{i}].{key}: {file} is not a readable file")
+    names: set[str] = set()
+    for i, topic in enumerate(settings.topics):
+        if topic.name in names:
+            problems.append(f"topics[{i}].name: {topic.name!r} is used twice")
+        names.add(topic.name)
+        for channel_name in topic.channels:
+            if channel_name not in seen:
+                known = ", ".join(sorted(seen)) or "none configured"
+                problems.append(
+                    f"topics[{i}].channels: no channel named {channel_name!r} (known: {known})"
+                )
+    urls: set[str] = set()
+    for i, feed in enumerate(settings.feeds):
+        if feed.url in urls:
+            problems.append(f"feeds[{i}].url: {feed.url} is listed twice")
+        urls.add(feed.url)
+    return problems
+
+
+def config_path(explicit: str | os.PathLike[str] | None) -> tuple[Path, bool]:
+    """The config file to read and whether the user asked for it by name."""
+    if explicit:
+        return Path(explicit), True
+    if os.environ.get("MONITOR_CONFIG"):
+        return Path(os.environ["MONITOR_CONFIG"]), True
+    return DEFAULT_CONFIG, False
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Read the TOML file (see config_path) and the environment; raise ConfigError on problems.
+
+    A missing default file is not an error: the embedded defaults apply.
+    """
+    file, explicit = config_path(path)
+    toml_file: Path | None = None
+    if file.is_file():
+        try:
+            with file.open("rb") as handle:
+                tomllib.load(handle)  # syntax check first, for a message with line and column
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"(file): TOML syntax error: {exc}"], source=str(file)) from None
+        except OSError as exc:
+            raise ConfigError([f"(file): cannot read: {exc.strerror}"], source=str(file)) from None
+        toml_file = file
+    elif explicit:
+        raise ConfigError([f"(file): {file} does not exist"], source=str(file))
+
+    class _FromFile(Settings):
+        model_config = SettingsConfigDict(toml_file=toml_file)
+
+    try:
+        settings: Settings = _FromFile(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_problem_lines(exc), source=str(toml_file) if toml_file else None) from None
+    problems = cross_check(settings)
+    if problems:
+        raise ConfigError(problems, source=str(toml_file) if toml_file else None)
+    return settings

@@ -1,0 +1,176 @@
+"""The one error tree of news-monitor.
+
+    MonitorError                 base: a message for the user and a hint how to fix it
+    ├── ConfigError              the configuration is wrong (one problem per line, dotted keys)
+    ├── QueryError               a topic query does not parse (query text and position)
+    ├── FetchError               a download failed (redacted URL, error class)
+    │   ├── BlockedError         refused by us: scheme or address policy, too many redirects
+    │   ├── FetchTimeout         the total deadline passed
+    │   ├── TooLargeError        the body passed the byte cap
+    │   ├── HTTPStatusError      the server answered with an error status
+    │   └── NetworkError         connection refused, reset, DNS failure, TLS error
+    ├── ParseError               the bytes are not a feed we can read (redacted URL)
+    ├── ExtractError             a page gave no main text (redacted URL)
+    └── DeliveryError            a channel did not accept a digest (channel, permanent?)
+
+Third-party errors (aiohttp, feedparser, trafilatura, smtplib) are translated
+into these in the module that uses the library, so the rest of the code and
+the CLI only ever see this tree. URLs are always stored redacted.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from monitor.models import ErrorClass
+
+_SECRET_PARAM = re.compile(
+    r"(token|key|secret|password|passwd|pass|auth|sig|signature|session|code|apikey|access)",
+    re.IGNORECASE,
+)
+
+
+def redact_url(url: str) -> str:
+    """The URL as it may appear in logs: no userinfo, no secret-looking query values."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable url>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode(
+            [(k, "***" if _SECRET_PARAM.search(k) else v) for k, v in pairs], safe="*"
+        )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+class MonitorError(Exception):
+    """Base of every error news-monitor reports to its user."""
+
+    hint: str = ""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        return f"{message} ({self.hint})" if self.hint else message
+
+
+class ConfigError(MonitorError):
+    """The configuration has problems; `problems` holds one line each ("key: why")."""
+
+    hint = "fix the configuration and run `news-monitor check`"
+
+    def __init__(self, problems: list[str], *, source: str | None = None) -> None:
+        self.problems = problems
+        self.source = source
+        where = f" in {source}" if source else ""
+        super().__init__(f"{len(problems)} problem(s){where}:\n" + "\n".join(problems))
+
+
+class QueryError(MonitorError):
+    """A topic query does not parse; `position` is the 0-based character offset."""
+
+    hint = "check the quotes and parentheses near the marked position"
+
+    def __init__(self, message: str, *, query: str, position: int) -> None:
+        self.query = query
+        self.position = position
+        super().__init__(f"{message} at position {position + 1}")
+
+    def pointer(self) -> str:
+        """Two lines: the query and a caret under the offending position."""
+        return f"{self.query}\n{' ' * self.position}^"
+
+
+class FetchError(MonitorError):
+    """A download failed. `url` is already redacted."""
+
+    error_class: ErrorClass = ErrorClass.NETWORK
+
+    def __init__(
+        self, message: str, *, url: str, hint: str | None = None, retry_after: float | None = None
+    ) -> None:
+        self.url = redact_url(url)
+        self.retry_after = retry_after
+        super().__init__(f"{message}: {self.url}", hint=hint)
+
+
+class BlockedError(FetchError):
+    error_class = ErrorClass.BLOCKED
+    hint = "only public http(s) addresses are fetched; list trusted hosts in fetch.allow_private"
+
+
+class FetchTimeout(FetchError):
+    error_class = ErrorClass.TIMEOUT
+    hint = "the server is slow or unreachable; it will be retried with backoff"
+
+
+class TooLargeError(FetchError):
+    error_class = ErrorClass.TOO_LARGE
+    hint = "raise fetch.max_bytes if this source is trusted"
+
+
+class HTTPStatusError(FetchError):
+    error_class = ErrorClass.HTTP
+
+    def __init__(
+        self, status: int, *, url: str, retry_after: float | None = None
+    ) -> None:
+        self.status = status
+        if status in (429, 503):
+            self.error_class = ErrorClass.RATE_LIMITED
+        super().__init__(f"HTTP {status}", url=url, retry_after=retry_after)
+
+
+class NetworkError(FetchError):
+    error_class = ErrorClass.NETWORK
+
+
+class ParseError(MonitorError):
+    """The bytes are not a feed we can read."""
+
+    hint = "check that the URL points at an RSS, Atom or JSON feed"
+
+    def __init__(self, message: str, *, url: str, not_a_feed: bool = False) -> None:
+        self.url = redact_url(url)
+        self.error_class = ErrorClass.NOT_A_FEED if not_a_feed else ErrorClass.PARSE
+        super().__init__(f"{message}: {self.url}")
+
+
+class ExtractError(MonitorError):
+    """A page gave no main text; the entry is reported with its feed summary."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        self.url = redact_url(url)
+        super().__init__(f"{message}: {self.url}")
+
+
+class DeliveryError(MonitorError):
+    """A channel did not accept a digest.
+
+    `permanent` failures (SMTP 5xx, HTTP 4xx other than 408/429) are not retried
+    automatically; the others are retried with backoff, no sooner than `retry_after`.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        channel: str,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.channel = channel
+        self.permanent = permanent
+        self.retry_after = retry_after
+        super().__init__(f"channel {channel!r}: {message}", hint=hint)

@@ -1,0 +1,150 @@
+"""Plain, frozen data passed between the stages of the pipeline.
+
+Stages take and return these, never feedparser dicts, trafilatura documents or
+ORM rows: each third-party shape is converted in its own home module.
+All datetimes are timezone-aware (UTC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """One HTTP answer, body already decoded from its Content-Encoding."""
+
+    url: str  # the final URL, after redirects
+    status: int
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One item of a feed, as the feed told it."""
+
+    feed_url: str
+    key: str  # stable identity within the feed: GUID, else normalised link, else a hash
+    title: str
+    link: str | None
+    summary: str  # plain text
+    published: datetime | None = None
+    author: str | None = None
+    content: str | None = None  # the feed's full content (plain text) when it carries one
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """The cleaned page behind an entry."""
+
+    url: str  # final URL of the page
+    title: str | None
+    text: str  # paragraphs separated by blank lines
+    author: str | None = None
+    date: str | None = None  # as trafilatura gives it (ISO date)
+    site_name: str | None = None
+
+
+class ErrorClass(StrEnum):
+    """Why a fetch or parse failed, as `status` shows it."""
+
+    BLOCKED = "blocked"  # address policy, scheme, refused by us
+    TIMEOUT = "timeout"
+    TOO_LARGE = "too large"
+    HTTP = "http error"
+    NETWORK = "network"
+    NOT_A_FEED = "not a feed"
+    PARSE = "parse error"
+    RATE_LIMITED = "rate-limited"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the store remembers of one feed between polls."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    last_checked: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_class: str | None = None
+    consecutive_failures: int = 0
+    next_check: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """An entry that matched a topic, with what the reader will see."""
+
+    topic: str
+    entry_key: str
+    feed_url: str
+    url: str  # canonical URL of the story
+    title: str
+    text: str  # the article text, or the feed summary when extraction failed
+    source: str  # feed name or host
+    published: datetime | None
+    terms: tuple[str, ...] = ()  # query terms that matched
+    note: str | None = None  # e.g. why the feed summary is shown instead of the article
+    author: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """The matches of one topic to deliver together."""
+
+    key: str  # idempotency key: Message-ID, webhook id
+    topic: str
+    topic_title: str
+    created: datetime
+    items: tuple[Match, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedDigest:
+    """A digest as bytes-ready text; channels only ever see this."""
+
+    key: str
+    subject: str
+    text: str
+    html: str
+    json: str
+    created: datetime
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # permanent failure, kept for `status` and retry
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One digest on its way through one channel."""
+
+    id: int
+    digest_key: str
+    channel: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt: datetime | None
+    last_error: str | None
+    sent_at: datetime | None = None
