@@ -1,0 +1,201 @@
+"""The `news-monitor` command: a thin layer over the library.
+
+Errors are caught once, here: the user sees the message and a hint, and a
+traceback only with `-v`. Exit codes: 0 ok, 1 runtime failure, 2 bad config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from monitor.config import Settings, config_path, load_settings
+from monitor.errors import ConfigError, MonitorError
+from monitor.service import CycleReport, once, query_problems, serve
+from monitor.store import Store
+
+log = logging.getLogger("monitor")
+
+DESCRIPTION = """\
+news-monitor watches RSS, Atom and JSON feeds for the topics you configure,
+cleans each matching article and sends digests of what is new by email,
+signed webhook or as files.
+
+The config file is --config, else $MONITOR_CONFIG, else config/monitor.toml;
+every key can be overridden from the environment (MONITOR_STORE__URL, ...).
+"""
+
+COMMANDS = {
+    "run": "run the service: poll feeds when due, send digests on each topic's schedule",
+    "once": "poll every feed once, process, send what is due, and exit (for cron and tests)",
+    "check": "validate the configuration; print every problem with its key and exit 2",
+    "status": "show each feed's last success and error, and the outbox",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="news-monitor",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", "-c", metavar="FILE", help="TOML config file")
+    parser.add_argument(
+        "--verbose", "-v", action="store_true", help="debug logs and tracebacks on errors"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help_text in COMMANDS.items():
+        sub.add_parser(name, help=help_text, description=help_text)
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("apscheduler", "trafilatura", "htmldate", "courlan", "charset_normalizer"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def _load(args: argparse.Namespace) -> Settings:
+    settings = load_settings(args.config)
+    problems = query_problems(settings)
+    if problems:
+        raise ConfigError(problems, source=str(config_path(args.config)[0]))
+    return settings
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    file, _ = config_path(args.config)
+    try:
+        settings = _load(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"{exc.source or file}: {problem}")
+        return 2
+    where = file if file.is_file() else "the embedded defaults"
+    print(
+        f"{where}: OK ({len(settings.feeds)} feeds, {len(settings.topics)} topics, "
+        f"{len(settings.channels)} channels)"
+    )
+    return 0
+
+
+def _summary(report: CycleReport) -> str:
+    failed = [p for p in report.polls if p.error]
+    lines = [
+        f"feeds polled: {len(report.polls)} ({len(failed)} failed, "
+        f"{sum(p.not_modified for p in report.polls)} not modified)",
+        f"new entries: {sum(p.new_entries for p in report.polls)}, "
+        f"matches: {sum(p.matches for p in report.polls)}",
+        f"digests queued: {len(report.digests)}; deliveries sent: {report.delivery.sent}, "
+        f"to retry: {report.delivery.retrying}, failed: {report.delivery.failed}",
+    ]
+    lines += [f"  failed: {p.url}: {p.error}" for p in failed]
+    return "\n".join(lines)
+
+
+def cmd_once(args: argparse.Namespace) -> int:
+    settings = _load(args)
+    report = asyncio.run(once(settings))
+    print(_summary(report))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _load(args)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def _when(value: datetime | None, now: datetime) -> str:
+    if value is None:
+        return "-"
+    delta = value - now
+    seconds = int(abs(delta.total_seconds()))
+    amount = str(timedelta(seconds=seconds)) if seconds < 86400 else f"{seconds // 86400}d"
+    return f"in {amount}" if delta.total_seconds() > 0 else f"{amount} ago"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=False)]
+    line = "  ".join("{:<%d}" % w for w in widths)
+    return "\n".join(line.format(*row).rstrip() for row in [headers, *rows])
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = _load(args)
+    store = Store(settings.store.url)
+    store.migrate()
+    now = datetime.now(UTC)
+    try:
+        states = {s.url: s for s in store.feed_states()}
+        rows = []
+        for feed in settings.feeds:
+            state = states.get(feed.url)
+            if state is None:
+                rows.append([feed.url, "never polled", "-", "-", "0", "now"])
+                continue
+            rows.append([
+                feed.url,
+                "failing" if state.consecutive_failures else "ok",
+                _when(state.last_success, now),
+                f"{state.last_error_class}: {state.last_error}" if state.last_error else "-",
+                str(state.consecutive_failures),
+                _when(state.next_check, now),
+            ])
+        print("Feeds")
+        print(_table(["url", "state", "last success", "last error", "failures", "next"], rows))
+        counts = store.outbox_counts()
+        print(f"\nOutbox: {counts.pending} pending, {counts.sent} sent, {counts.failed} failed")
+        waiting = [d for d in store.deliveries() if d.status != "sent"]
+        if waiting:
+            print(_table(
+                ["digest", "channel", "status", "attempts", "next attempt", "last error"],
+                [[d.digest_key, d.channel, d.status, str(d.attempts),
+                  _when(d.next_attempt, now), d.last_error or "-"] for d in waiting],
+            ))
+    finally:
+        store.close()
+    return 0
+
+
+HANDLERS = {"run": cmd_run, "once": cmd_once, "check": cmd_check, "status": cmd_status}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return HANDLERS[args.command](args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"{exc.source or 'config'}: {problem}", file=sys.stderr)
+        print("fix these and run `news-monitor check`", file=sys.stderr)
+        return 2
+    except MonitorError as exc:
+        if args.verbose:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

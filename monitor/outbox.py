@@ -1,0 +1,121 @@
+"""Durable delivery: digests are stored before they are sent, and marked sent only after.
+
+`queue_due_digests` turns each topic's pending matches into a stored, rendered
+digest with one pending delivery per channel, in one transaction.
+`drain` sends what is due; a transient failure is retried with exponential
+backoff and jitter (never sooner than the server's Retry-After); a permanent
+one is kept as failed, for `status`, never dropped. A crash between the server
+accepting and the row being marked means one repeat with the same id, which a
+receiver can drop: at-least-once, never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from monitor.channels.base import Channel
+from monitor.config import TopicConfig
+from monitor.digest import build_digest, is_due, render
+from monitor.errors import DeliveryError
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY = timedelta(minutes=1)
+MAX_RETRY = timedelta(hours=6)
+
+
+@dataclass(frozen=True, slots=True)
+class DrainReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def retry_delay(attempts: int, retry_after: float | None, rng: random.Random) -> timedelta:
+    """Exponential backoff with ±20 % jitter, at least the server's Retry-After."""
+    base = min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), MAX_RETRY)
+    delay = base * rng.uniform(0.8, 1.2)
+    if retry_after is not None:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return delay
+
+
+def queue_due_digests(
+    store: Store,
+    topics: Sequence[TopicConfig],
+    *,
+    channels_of: Mapping[str, Sequence[str]],
+    now: datetime,
+    timezone: str = "UTC",
+) -> list[str]:
+    """Build, render and store the digest of every topic that is due; return their keys."""
+    queued = []
+    for topic in topics:
+        pending = store.pending_matches(topic.name)
+        if not pending:
+            continue
+        due = is_due(
+            topic.parsed_schedule,
+            last_digest=store.last_digest_time(topic.name),
+            oldest_pending=pending[0][1],
+            now=now,
+            timezone=timezone,
+        )
+        if not due:
+            continue
+        digest = build_digest(topic, [match for match, _ in pending], now)
+        store.save_digest(digest, render(digest), channels_of[topic.name], now)
+        log.info("digest queued topic=%s key=%s stories=%d", topic.name, digest.key, len(pending))
+        queued.append(digest.key)
+    return queued
+
+
+async def drain(
+    store: Store,
+    channels: Mapping[str, Channel],
+    *,
+    now: datetime,
+    ignore_backoff: bool = False,
+    rng: random.Random | None = None,
+) -> DrainReport:
+    """Send every due delivery once; each channel's failure stays with that delivery."""
+    rng = rng or random.Random()
+    sent = retrying = failed = 0
+    for delivery in store.due_deliveries(None if ignore_backoff else now):
+        channel = channels.get(delivery.channel)
+        if channel is None:
+            store.mark_failed(delivery.id, f"no channel named {delivery.channel!r} is configured")
+            failed += 1
+            continue
+        digest = store.rendered_digest(delivery.digest_key)
+        try:
+            await channel.send(digest)
+        except DeliveryError as exc:
+            if exc.permanent:
+                store.mark_failed(delivery.id, str(exc))
+                log.error("delivery failed for good channel=%s digest=%s error=%s",
+                          delivery.channel, delivery.digest_key, exc)
+                failed += 1
+            else:
+                when = now + retry_delay(delivery.attempts + 1, exc.retry_after, rng)
+                store.mark_retry(delivery.id, str(exc), when)
+                log.warning("delivery will be retried channel=%s digest=%s at=%s error=%s",
+                            delivery.channel, delivery.digest_key, when.isoformat(), exc)
+                retrying += 1
+            continue
+        except Exception as exc:  # a bug in one channel must not stop the others
+            log.exception("delivery crashed channel=%s digest=%s", delivery.channel,
+                          delivery.digest_key)
+            store.mark_retry(delivery.id, f"internal error: {exc!r}",
+                             now + retry_delay(delivery.attempts + 1, None, rng))
+            retrying += 1
+            continue
+        store.mark_sent(delivery.id, now)
+        log.info("delivered channel=%s digest=%s", delivery.channel, delivery.digest_key)
+        sent += 1
+    return DrainReport(sent=sent, retrying=retrying, failed=failed)

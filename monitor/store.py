@@ -1,0 +1,491 @@
+"""Persistence: feed state, entries seen, matches, digests and their deliveries.
+
+SQLAlchemy Core over SQLite by default (WAL, synchronous=FULL: a delivery marked
+sent survives a power cut). Schema changes are ordered, named migrations
+recorded in `schema_migrations`; `Store.migrate()` applies the missing ones.
+Every method is one short transaction and returns plain models, never rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import TypeDecorator
+
+from monitor.models import (
+    Delivery,
+    DeliveryStatus,
+    Digest,
+    Entry,
+    FeedState,
+    Match,
+    RenderedDigest,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, whatever the backend keeps."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+metadata = MetaData()
+
+schema_migrations = Table(
+    "schema_migrations",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("url", String(2000), primary_key=True),
+    Column("title", Text),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_checked", UTCDateTime),
+    Column("last_success", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_class", String(40)),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("next_check", UTCDateTime),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("feed_url", String(2000), nullable=False),
+    Column("key", String(2100), nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+    UniqueConstraint("feed_url", "key", name="uq_entries_feed_key"),
+)
+
+digests = Table(
+    "digests",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("topic", String(200), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("html", Text, nullable=False),
+    Column("json", Text, nullable=False),
+    Column("headers", Text, nullable=False, default="{}"),
+    Column("created", UTCDateTime, nullable=False),
+)
+
+matches = Table(
+    "matches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("topic", String(200), nullable=False),
+    Column("url", String(2000), nullable=False),  # canonical URL: one story per topic once
+    Column("entry_key", String(2100), nullable=False),
+    Column("feed_url", String(2000), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("published", UTCDateTime),
+    Column("terms", Text, nullable=False),  # JSON list
+    Column("note", Text),
+    Column("author", Text),
+    Column("created", UTCDateTime, nullable=False),
+    Column("digest_key", String(200), ForeignKey("digests.key")),
+    UniqueConstraint("topic", "url", name="uq_matches_topic_url"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest_key", String(200), ForeignKey("digests.key"), nullable=False),
+    Column("channel", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt", UTCDateTime),
+    Column("last_error", Text),
+    Column("sent_at", UTCDateTime),
+    Column("created", UTCDateTime, nullable=False),
+    UniqueConstraint("digest_key", "channel", name="uq_deliveries_digest_channel"),
+)
+
+
+def _initial_schema(conn: Connection) -> None:
+    for table in (feeds, entries, digests, matches, deliveries):
+        table.create(conn)
+
+
+# Ordered and append-only: a released migration is never edited, a new one is added.
+MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
+    ("0001_initial", _initial_schema),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxCounts:
+    pending: int
+    sent: int
+    failed: int
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets `status` read while the service writes; FULL fsyncs each commit so a
+    # row marked "sent" is on disk; busy_timeout waits instead of "database is locked".
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Store:
+    """The pipeline's state. Open with a SQLAlchemy URL; call migrate() once at start."""
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url
+        self.engine: Engine = create_engine(url)
+        if parsed.get_backend_name() == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema ---------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet applied, in order; return their names."""
+        applied: list[str] = []
+        with self.engine.begin() as conn:
+            schema_migrations.create(conn, checkfirst=True)
+            done = set(conn.scalars(select(schema_migrations.c.name)))
+            for name, step in MIGRATIONS:
+                if name in done:
+                    continue
+                step(conn)
+                conn.execute(
+                    insert(schema_migrations).values(name=name, applied_at=datetime.now(UTC))
+                )
+                applied.append(name)
+        return applied
+
+    # -- feeds ----------------------------------------------------------------
+
+    def feed_state(self, url: str) -> FeedState:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(feeds).where(feeds.c.url == url)).mappings().first()
+        return _feed_state(row) if row else FeedState(url=url)
+
+    def feed_states(self) -> list[FeedState]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(feeds).order_by(feeds.c.url)).mappings().all()
+        return [_feed_state(row) for row in rows]
+
+    def save_feed_state(self, state: FeedState, *, title: str | None = None) -> None:
+        values = {
+            "etag": state.etag,
+            "last_modified": state.last_modified,
+            "last_checked": state.last_checked,
+            "last_success": state.last_success,
+            "last_error": state.last_error,
+            "last_error_class": state.last_error_class,
+            "consecutive_failures": state.consecutive_failures,
+            "next_check": state.next_check,
+        }
+        if title is not None:
+            values["title"] = title
+        with self.engine.begin() as conn:
+            changed = conn.execute(update(feeds).where(feeds.c.url == state.url).values(**values))
+            if changed.rowcount == 0:
+                conn.execute(insert(feeds).values(url=state.url, **values))
+
+    # -- entries and matches ----------------------------------------------------
+
+    def unseen(self, feed_url: str, batch: Sequence[Entry]) -> list[Entry]:
+        """The entries of `batch` this feed has not delivered before, in feed order."""
+        keys = [entry.key for entry in batch]
+        seen: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 500):  # stay under SQLite's variable limit
+                chunk = keys[start : start + 500]
+                seen.update(
+                    conn.scalars(
+                        select(entries.c.key).where(
+                            entries.c.feed_url == feed_url, entries.c.key.in_(chunk)
+                        )
+                    )
+                )
+        fresh: dict[str, Entry] = {}
+        for entry in batch:
+            if entry.key not in seen:
+                fresh.setdefault(entry.key, entry)
+        return list(fresh.values())
+
+    def record_entries(self, new: Iterable[Entry], found: Iterable[Match], now: datetime) -> int:
+        """Store matches and mark entries seen in one transaction; return matches added.
+
+        A match whose story (topic + canonical URL) is already known is skipped.
+        """
+        added = 0
+        with self.engine.begin() as conn:
+            for match in found:
+                exists = conn.scalar(
+                    select(func.count())
+                    .select_from(matches)
+                    .where(matches.c.topic == match.topic, matches.c.url == match.url)
+                )
+                if exists:
+                    continue
+                conn.execute(insert(matches).values(**_match_values(match), created=now))
+                added += 1
+            for entry in new:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(
+                            insert(entries).values(
+                                feed_url=entry.feed_url, key=entry.key, first_seen=now
+                            )
+                        )
+                except IntegrityError:
+                    pass  # seen by a concurrent poll of the same feed
+        return added
+
+    def pending_matches(self, topic: str) -> list[tuple[Match, datetime]]:
+        """Matches of `topic` not yet in a digest, oldest first, with when they were found."""
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    select(matches)
+                    .where(matches.c.topic == topic, matches.c.digest_key.is_(None))
+                    .order_by(matches.c.id)
+                )
+                .mappings()
+                .all()
+            )
+        return [(_match(row), row["created"]) for row in rows]
+
+    def last_digest_time(self, topic: str) -> datetime | None:
+        with self.engine.connect() as conn:
+            value: datetime | None = conn.scalar(
+                select(func.max(digests.c.created)).where(digests.c.topic == topic)
+            )
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+    def match_counts(self, since: datetime) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(matches.c.topic, func.count())
+                .where(matches.c.created >= since)
+                .group_by(matches.c.topic)
+            ).all()
+        return {topic: count for topic, count in rows}
+
+    # -- digests and the outbox -------------------------------------------------
+
+    def save_digest(
+        self, digest: Digest, rendered: RenderedDigest, channels: Sequence[str], now: datetime
+    ) -> None:
+        """Store a rendered digest, attach its matches and queue one delivery per channel.
+
+        All in one transaction: either the digest is queued everywhere or not at all.
+        """
+        urls = [item.url for item in digest.items]
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(digests).values(
+                    key=rendered.key,
+                    topic=digest.topic,
+                    subject=rendered.subject,
+                    text=rendered.text,
+                    html=rendered.html,
+                    json=rendered.json,
+                    headers=json.dumps(dict(rendered.headers)),
+                    created=rendered.created,
+                )
+            )
+            conn.execute(
+                update(matches)
+                .where(matches.c.topic == digest.topic, matches.c.url.in_(urls))
+                .values(digest_key=rendered.key)
+            )
+            for channel in channels:
+                conn.execute(
+                    insert(deliveries).values(
+                        digest_key=rendered.key,
+                        channel=channel,
+                        status=DeliveryStatus.PENDING.value,
+                        attempts=0,
+                        next_attempt=now,
+                        created=now,
+                    )
+                )
+
+    def rendered_digest(self, key: str) -> RenderedDigest:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(digests).where(digests.c.key == key)).mappings().one()
+        return RenderedDigest(
+            key=row["key"],
+            subject=row["subject"],
+            text=row["text"],
+            html=row["html"],
+            json=row["json"],
+            created=row["created"],
+            headers=json.loads(row["headers"]),
+        )
+
+    def due_deliveries(self, now: datetime | None) -> list[Delivery]:
+        """Pending deliveries whose next attempt has come (all pending when `now` is None)."""
+        query = select(deliveries).where(deliveries.c.status == DeliveryStatus.PENDING.value)
+        if now is not None:
+            query = query.where(deliveries.c.next_attempt <= now)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(deliveries.c.id)).mappings().all()
+        return [_delivery(row) for row in rows]
+
+    def deliveries(self, status: DeliveryStatus | None = None) -> list[Delivery]:
+        query = select(deliveries).order_by(deliveries.c.id)
+        if status is not None:
+            query = query.where(deliveries.c.status == status.value)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [_delivery(row) for row in rows]
+
+    def mark_sent(self, delivery_id: int, now: datetime) -> None:
+        self._update_delivery(
+            delivery_id,
+            status=DeliveryStatus.SENT.value,
+            sent_at=now,
+            last_error=None,
+            next_attempt=None,
+            attempts=deliveries.c.attempts + 1,
+        )
+
+    def mark_retry(self, delivery_id: int, error: str, next_attempt: datetime) -> None:
+        self._update_delivery(
+            delivery_id, last_error=error, next_attempt=next_attempt,
+            attempts=deliveries.c.attempts + 1,
+        )
+
+    def mark_failed(self, delivery_id: int, error: str) -> None:
+        self._update_delivery(
+            delivery_id, status=DeliveryStatus.FAILED.value, last_error=error,
+            next_attempt=None, attempts=deliveries.c.attempts + 1,
+        )
+
+    def outbox_counts(self) -> OutboxCounts:
+        with self.engine.connect() as conn:
+            rows = dict(
+                conn.execute(
+                    select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+                ).all()
+            )
+        return OutboxCounts(
+            pending=rows.get(DeliveryStatus.PENDING.value, 0),
+            sent=rows.get(DeliveryStatus.SENT.value, 0),
+            failed=rows.get(DeliveryStatus.FAILED.value, 0),
+        )
+
+    def _update_delivery(self, delivery_id: int, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
+
+
+def _feed_state(row: Any) -> FeedState:
+    return FeedState(
+        url=row["url"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        last_checked=row["last_checked"],
+        last_success=row["last_success"],
+        last_error=row["last_error"],
+        last_error_class=row["last_error_class"],
+        consecutive_failures=row["consecutive_failures"] or 0,
+        next_check=row["next_check"],
+    )
+
+
+def _match_values(match: Match) -> dict[str, Any]:
+    return {
+        "topic": match.topic,
+        "url": match.url,
+        "entry_key": match.entry_key,
+        "feed_url": match.feed_url,
+        "title": match.title,
+        "text": match.text,
+        "source": match.source,
+        "published": match.published,
+        "terms": json.dumps(list(match.terms)),
+        "note": match.note,
+        "author": match.author,
+    }
+
+
+def _match(row: Any) -> Match:
+    return Match(
+        topic=row["topic"],
+        entry_key=row["entry_key"],
+        feed_url=row["feed_url"],
+        url=row["url"],
+        title=row["title"],
+        text=row["text"],
+        source=row["source"],
+        published=row["published"],
+        terms=tuple(json.loads(row["terms"])),
+        note=row["note"],
+        author=row["author"],
+    )
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        digest_key=row["digest_key"],
+        channel=row["channel"],
+        status=DeliveryStatus(row["status"]),
+        attempts=row["attempts"],
+        next_attempt=row["next_attempt"],
+        last_error=row["last_error"],
+        sent_at=row["sent_at"],
+    )
