@@ -134,8 +134,10 @@ def _when(value: datetime | None, now: datetime) -> str:
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=False)]
-    line = "  ".join("{:<%d}" % w for w in widths)
-    return "\n".join(line.format(*row).rstrip() for row in [headers, *rows])
+    return "\n".join(
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip()
+        for row in [headers, *rows]
+    )
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -151,25 +153,38 @@ def cmd_status(args: argparse.Namespace) -> int:
             if state is None:
                 rows.append([feed.url, "never polled", "-", "-", "0", "now"])
                 continue
-            rows.append([
-                feed.url,
-                "failing" if state.consecutive_failures else "ok",
-                _when(state.last_success, now),
-                f"{state.last_error_class}: {state.last_error}" if state.last_error else "-",
-                str(state.consecutive_failures),
-                _when(state.next_check, now),
-            ])
+            rows.append(
+                [
+                    feed.url,
+                    "failing" if state.consecutive_failures else "ok",
+                    _when(state.last_success, now),
+                    f"{state.last_error_class}: {state.last_error}" if state.last_error else "-",
+                    str(state.consecutive_failures),
+                    _when(state.next_check, now),
+                ]
+            )
         print("Feeds")
         print(_table(["url", "state", "last success", "last error", "failures", "next"], rows))
         counts = store.outbox_counts()
         print(f"\nOutbox: {counts.pending} pending, {counts.sent} sent, {counts.failed} failed")
         waiting = [d for d in store.deliveries() if d.status != "sent"]
         if waiting:
-            print(_table(
-                ["digest", "channel", "status", "attempts", "next attempt", "last error"],
-                [[d.digest_key, d.channel, d.status, str(d.attempts),
-                  _when(d.next_attempt, now), d.last_error or "-"] for d in waiting],
-            ))
+            print(
+                _table(
+                    ["digest", "channel", "status", "attempts", "next attempt", "last error"],
+                    [
+                        [
+                            d.digest_key,
+                            d.channel,
+                            d.status,
+                            str(d.attempts),
+                            _when(d.next_attempt, now),
+                            d.last_error or "-",
+                        ]
+                        for d in waiting
+                    ],
+                )
+            )
     finally:
         store.close()
     return 0

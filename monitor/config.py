@@ -57,9 +57,7 @@ def parse_duration(value: Any) -> timedelta:
         if re.fullmatch(r"\d+(\.\d+)?", text):
             seconds = float(text)
         elif text and _DURATION.sub("", text) == "":
-            seconds = sum(
-                float(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION.findall(text)
-            )
+            seconds = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION.findall(text))
         else:
             raise ValueError(f"{value!r} is not a duration; write e.g. '30s', '15m', '1h30m', '2d'")
     else:
@@ -104,7 +102,7 @@ class Schedule:
     def __str__(self) -> str:
         if self.kind == "every":
             return f"every {self.every}"
-        return self.cron if self.kind == "cron" else "immediate"
+        return self.cron if self.kind == "cron" and self.cron else "immediate"
 
 
 class _Section(BaseModel):
@@ -154,7 +152,9 @@ class ServiceSettings(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use e.g. 'UTC' or 'Europe/Paris'")
+            raise ValueError(
+                f"unknown time zone {value!r}; use e.g. 'UTC' or 'Europe/Paris'"
+            ) from None
         return value
 
 
@@ -177,7 +177,7 @@ class FeedConfig(_Section):
 class TopicConfig(_Section):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="short identifier")
     title: str | None = Field(None, description="display name")
-    query: str = Field(min_length=1, description="query: terms, \"phrases\", AND, OR, NOT, ()")
+    query: str = Field(min_length=1, description='query: terms, "phrases", AND, OR, NOT, ()')
     schedule: str = Field("immediate", description="'immediate', 'every 1h' or a cron line")
     channels: list[str] = Field(default_factory=list, description="channel names to deliver to")
 
@@ -227,9 +227,7 @@ class FilesChannel(_Channel):
     directory: Path = Field(Path("data/digests"), description="where .eml/.html/.json go")
 
 
-ChannelConfig = Annotated[
-    EmailChannel | WebhookChannel | FilesChannel, Field(discriminator="type")
-]
+ChannelConfig = Annotated[EmailChannel | WebhookChannel | FilesChannel, Field(discriminator="type")]
 
 
 class Settings(BaseSettings):
@@ -380,7 +378,9 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     try:
         settings: Settings = _FromFile(**overrides)
     except ValidationError as exc:
-        raise ConfigError(_problem_lines(exc), source=str(toml_file) if toml_file else None) from None
+        raise ConfigError(
+            _problem_lines(exc), source=str(toml_file) if toml_file else None
+        ) from None
     problems = cross_check(settings)
     if problems:
         raise ConfigError(problems, source=str(toml_file) if toml_file else None)

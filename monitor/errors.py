@@ -122,9 +122,7 @@ class TooLargeError(FetchError):
 class HTTPStatusError(FetchError):
     error_class = ErrorClass.HTTP
 
-    def __init__(
-        self, status: int, *, url: str, retry_after: float | None = None
-    ) -> None:
+    def __init__(self, status: int, *, url: str, retry_after: float | None = None) -> None:
         self.status = status
         if status in (429, 503):
             self.error_class = ErrorClass.RATE_LIMITED

@@ -39,7 +39,7 @@ class DrainReport:
 def retry_delay(attempts: int, retry_after: float | None, rng: random.Random) -> timedelta:
     """Exponential backoff with ±20 % jitter, at least the server's Retry-After."""
     base = min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), MAX_RETRY)
-    delay = base * rng.uniform(0.8, 1.2)
+    delay: timedelta = base * rng.uniform(0.8, 1.2)
     if retry_after is not None:
         delay = max(delay, timedelta(seconds=retry_after))
     return delay
@@ -98,21 +98,34 @@ async def drain(
         except DeliveryError as exc:
             if exc.permanent:
                 store.mark_failed(delivery.id, str(exc))
-                log.error("delivery failed for good channel=%s digest=%s error=%s",
-                          delivery.channel, delivery.digest_key, exc)
+                log.error(
+                    "delivery failed for good channel=%s digest=%s error=%s",
+                    delivery.channel,
+                    delivery.digest_key,
+                    exc,
+                )
                 failed += 1
             else:
                 when = now + retry_delay(delivery.attempts + 1, exc.retry_after, rng)
                 store.mark_retry(delivery.id, str(exc), when)
-                log.warning("delivery will be retried channel=%s digest=%s at=%s error=%s",
-                            delivery.channel, delivery.digest_key, when.isoformat(), exc)
+                log.warning(
+                    "delivery will be retried channel=%s digest=%s at=%s error=%s",
+                    delivery.channel,
+                    delivery.digest_key,
+                    when.isoformat(),
+                    exc,
+                )
                 retrying += 1
             continue
         except Exception as exc:  # a bug in one channel must not stop the others
-            log.exception("delivery crashed channel=%s digest=%s", delivery.channel,
-                          delivery.digest_key)
-            store.mark_retry(delivery.id, f"internal error: {exc!r}",
-                             now + retry_delay(delivery.attempts + 1, None, rng))
+            log.exception(
+                "delivery crashed channel=%s digest=%s", delivery.channel, delivery.digest_key
+            )
+            store.mark_retry(
+                delivery.id,
+                f"internal error: {exc!r}",
+                now + retry_delay(delivery.attempts + 1, None, rng),
+            )
             retrying += 1
             continue
         store.mark_sent(delivery.id, now)

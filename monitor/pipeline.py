@@ -77,8 +77,11 @@ class Pipeline:
         except ParseError as exc:
             return self._failed(state, exc, exc.error_class, interval, now, None)
         if parsed.warning:
-            log.warning("feed is malformed but readable url=%s problem=%s",
-                        redact_url(feed.url), parsed.warning)
+            log.warning(
+                "feed is malformed but readable url=%s problem=%s",
+                redact_url(feed.url),
+                parsed.warning,
+            )
         source = feed.name or parsed.title or urlsplit(feed.url).hostname or feed.url
         new = self.store.unseen(feed.url, parsed.entries)
         found = [match for entry in new for match in await self._matches(entry, source)]
@@ -86,8 +89,13 @@ class Pipeline:
         if parsed.ttl:  # the feed asks not to be polled more often than its <ttl>
             interval = max(interval, timedelta(minutes=parsed.ttl))
         self._succeeded(state, interval, now, response.etag, response.last_modified, parsed.title)
-        log.info("feed polled url=%s entries=%d new=%d matches=%d",
-                 redact_url(feed.url), len(parsed.entries), len(new), added)
+        log.info(
+            "feed polled url=%s entries=%d new=%d matches=%d",
+            redact_url(feed.url),
+            len(parsed.entries),
+            len(new),
+            added,
+        )
         return PollReport(feed.url, new_entries=len(new), matches=added)
 
     async def _matches(self, entry: Entry, source: str) -> list[Match]:
@@ -126,8 +134,11 @@ class Pipeline:
             return await self.extractor.extract(page.body, url=page.url), None
         except FetchError as exc:
             log.warning("page not fetched url=%s error=%s", exc.url, exc)
-            return None, f"The article page could not be fetched ({exc.error_class}); " \
-                "showing the feed's text."
+            return (
+                None,
+                f"The article page could not be fetched ({exc.error_class}); "
+                "showing the feed's text.",
+            )
         except ExtractError as exc:
             log.warning("page gave no text url=%s error=%s", exc.url, exc)
             return None, "The article page had no readable text; showing the feed's text."
@@ -177,6 +188,12 @@ class Pipeline:
                 next_check=now + wait,
             )
         )
-        log.warning("feed failed url=%s class=%s failures=%d retry_in=%s error=%s",
-                    redact_url(state.url), error_class, failures, wait, error)
+        log.warning(
+            "feed failed url=%s class=%s failures=%d retry_in=%s error=%s",
+            redact_url(state.url),
+            error_class,
+            failures,
+            wait,
+            error,
+        )
         return PollReport(state.url, error=str(error))

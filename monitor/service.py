@@ -105,7 +105,9 @@ class Runtime:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await self.http.close()
@@ -119,8 +121,10 @@ class Runtime:
         if only_due:
             states = {s.url: s for s in self.store.feed_states()}
             feeds = [
-                f for f in feeds
-                if f.url not in states or states[f.url].next_check is None
+                f
+                for f in feeds
+                if f.url not in states
+                or states[f.url].next_check is None
                 or states[f.url].next_check <= now  # type: ignore[operator]
             ]
         return list(await asyncio.gather(*(self.pipeline.poll(f, now) for f in feeds)))
@@ -128,7 +132,10 @@ class Runtime:
     async def deliver(self, *, ignore_backoff: bool) -> tuple[list[str], DrainReport]:
         now = self.clock()
         keys = queue_due_digests(
-            self.store, self.settings.topics, channels_of=self.channels_of, now=now,
+            self.store,
+            self.settings.topics,
+            channels_of=self.channels_of,
+            now=now,
             timezone=self.settings.service.timezone,
         )
         report = await drain(self.store, self.channels, now=now, ignore_backoff=ignore_backoff)
@@ -166,12 +173,22 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock = utc_n
         tick_seconds = settings.service.tick.total_seconds()
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_job(
-            tick, "interval", seconds=tick_seconds, id="tick", coalesce=True, max_instances=1,
-            misfire_grace_time=max(int(tick_seconds), 30), next_run_time=clock(),
+            tick,
+            "interval",
+            seconds=tick_seconds,
+            id="tick",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=max(int(tick_seconds), 30),
+            next_run_time=clock(),
         )
         scheduler.start()
-        log.info("service started feeds=%d topics=%d tick=%s",
-                 len(settings.feeds), len(settings.topics), settings.service.tick)
+        log.info(
+            "service started feeds=%d topics=%d tick=%s",
+            len(settings.feeds),
+            len(settings.topics),
+            settings.service.tick,
+        )
         try:
             await stop.wait()
         finally:

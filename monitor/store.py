@@ -404,22 +404,29 @@ class Store:
 
     def mark_retry(self, delivery_id: int, error: str, next_attempt: datetime) -> None:
         self._update_delivery(
-            delivery_id, last_error=error, next_attempt=next_attempt,
+            delivery_id,
+            last_error=error,
+            next_attempt=next_attempt,
             attempts=deliveries.c.attempts + 1,
         )
 
     def mark_failed(self, delivery_id: int, error: str) -> None:
         self._update_delivery(
-            delivery_id, status=DeliveryStatus.FAILED.value, last_error=error,
-            next_attempt=None, attempts=deliveries.c.attempts + 1,
+            delivery_id,
+            status=DeliveryStatus.FAILED.value,
+            last_error=error,
+            next_attempt=None,
+            attempts=deliveries.c.attempts + 1,
         )
 
     def outbox_counts(self) -> OutboxCounts:
         with self.engine.connect() as conn:
-            rows = dict(
+            rows: dict[str, int] = dict(
                 conn.execute(
                     select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
-                ).all()
+                )
+                .tuples()
+                .all()
             )
         return OutboxCounts(
             pending=rows.get(DeliveryStatus.PENDING.value, 0),

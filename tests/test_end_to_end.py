@@ -1,0 +1,318 @@
+"""The whole pipeline through `once`, against real servers on 127.0.0.1.
+
+The seed story (tests/data/seed/, from ../shared/seed/) is served by a real HTTP
+server; mail goes to a real aiosmtpd server and webhooks to a real HTTP receiver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import json
+import re
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from monitor.channels.webhook import verify
+from monitor.cli import main
+from monitor.config import load_settings
+from monitor.service import CycleReport, once
+from monitor.store import Store
+from tests.servers import LoopbackHTTPServer, Reply, SMTPRecorder
+
+SEED = Path(__file__).parent / "data" / "seed"
+EXPECTED = json.loads((SEED / "expected.json").read_text(encoding="utf-8"))
+ARTICLE_PATH = "/news/kremlin-says-trump-invited-putin-to-white-house/"
+TOPIC_QUERY = '(Trump OR "White House") AND (Putin OR Kremlin) AND (summit OR meeting)'
+HOOK_SECRET = "whsec_c2VlZC1zZWNyZXQtZm9yLXRlc3Rz"
+
+pytestmark = pytest.mark.slow
+
+
+def seed_feed(server: LoopbackHTTPServer, *, reverse: bool = False, utm: str = "") -> bytes:
+    feed = (SEED / "feed.xml").read_text(encoding="utf-8")
+    feed = feed.replace("https://news.example.com", server.base)
+    if utm:
+        feed = feed.replace("utm_source=rss&amp;utm_medium=feed", utm)
+    if reverse:
+        items = re.findall(r"<item>.*?</item>", feed, flags=re.S)
+        head, tail = feed.split(items[0])[0], feed.split(items[-1])[1]
+        feed = head + "\n".join(reversed(items)) + tail
+    return feed.encode()
+
+
+def serve_seed(server: LoopbackHTTPServer, **feed_options: object) -> str:
+    """Serve the seed feed, the article page and a webhook receiver; return the feed URL."""
+    server.route(
+        ARTICLE_PATH,
+        Reply(
+            (SEED / "kremlin-says-trump-invited-putin.html").read_bytes(),
+            headers={"Content-Type": "text/html; charset=utf-8"},
+        ),
+    )
+    server.route("/hook", Reply(b"ok"))
+    return server.route(
+        "/world.rss",
+        Reply(
+            seed_feed(server, **feed_options),  # type: ignore[arg-type]
+            headers={"Content-Type": "application/rss+xml"},
+        ),
+    )
+
+
+def write_config(
+    tmp_path: Path,
+    *,
+    feeds: list[str],
+    smtp_port: int | None = None,
+    hook_url: str | None = None,
+    extra: str = "",
+) -> Path:
+    channels, names = [], []
+    if smtp_port is not None:
+        names.append("inbox")
+        channels.append(f"""
+[[channels]]
+name = "inbox"
+type = "email"
+smtp_host = "127.0.0.1"
+smtp_port = {smtp_port}
+security = "none"
+from = "monitor@example.org"
+to = ["me@example.org"]
+timeout = "5s"
+""")
+    if hook_url is not None:
+        names.append("hook")
+        channels.append(f"""
+[[channels]]
+name = "hook"
+type = "webhook"
+url = "{hook_url}"
+timeout = "5s"
+""")
+    feed_lines = "".join(f'\n[[feeds]]\nurl = "{url}"\nname = "Example News"\n' for url in feeds)
+    path = tmp_path / "monitor.toml"
+    path.write_text(
+        f"""
+[store]
+url = "sqlite:///{tmp_path}/monitor.db"
+
+[fetch]
+allow_private = ["127.0.0.1"]
+timeout = "2s"
+
+[extract]
+workers = 1
+
+[service]
+data_dir = "{tmp_path}/data"
+{extra}
+{feed_lines}
+[[topics]]
+name = "us-russia-summit"
+title = "US-Russia summit"
+query = '{TOPIC_QUERY}'
+schedule = "immediate"
+channels = {json.dumps(names)}
+{"".join(channels)}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def run_once(config: Path) -> CycleReport:
+    return asyncio.run(once(load_settings(config)))
+
+
+def text_part(raw: bytes) -> str:
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+def squash(text: str) -> str:
+    return " ".join(text.replace("\u00a0", " ").split())
+
+
+def test_seed_story_reaches_email_and_webhook_once(
+    tmp_path: Path,
+    http_server: LoopbackHTTPServer,
+    smtp_server: SMTPRecorder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Kremlin story is mailed with its clean text and a signed webhook, and only once."""
+    monkeypatch.setenv("MONITOR_SECRETS__HOOK__SECRET", HOOK_SECRET)
+    feed_url = serve_seed(http_server)
+    config = write_config(
+        tmp_path, feeds=[feed_url], smtp_port=smtp_server.port, hook_url=http_server.url("/hook")
+    )
+
+    report = run_once(config)
+
+    assert report.delivery.sent == 2
+    assert len(smtp_server.messages) == 1
+    text = squash(text_part(smtp_server.messages[0]))
+    assert "Kremlin says Trump invited Putin to White House" in text
+    assert "Storm batters" not in text
+    for paragraph in EXPECTED["paragraphs"]:
+        assert squash(paragraph) in text
+    for furniture in EXPECTED["must_not_contain"]:
+        assert furniture not in text
+
+    hooks = [r for r in http_server.requests if r.path == "/hook"]
+    assert len(hooks) == 1
+    assert verify(HOOK_SECRET, hooks[0].headers, hooks[0].body)
+    document = json.loads(hooks[0].body)
+    assert [item["title"] for item in document["items"]] == [
+        "Kremlin says Trump invited Putin to White House"
+    ]
+    assert "utm_" not in document["items"][0]["url"]
+    message_id = email.message_from_bytes(smtp_server.messages[0])["Message-ID"]
+    assert hooks[0].headers["webhook-id"] in message_id
+
+    second = run_once(config)
+
+    assert second.digests == []
+    assert len(smtp_server.messages) == 1
+    assert len([r for r in http_server.requests if r.path == "/hook"]) == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"reverse": True},
+        {"utm": "utm_source=newsletter&amp;utm_campaign=spring"},
+        {"reverse": True, "utm": "utm_medium=social"},
+    ],
+)
+def test_entry_seen_again_is_not_reported_again(
+    tmp_path: Path, http_server: LoopbackHTTPServer, change: dict[str, object]
+) -> None:
+    """Reordered items or new utm_* parameters on a link do not make an entry new again."""
+    feed_url = serve_seed(http_server)
+    config = write_config(tmp_path, feeds=[feed_url])
+    assert run_once(config).digests != []
+
+    serve_seed(http_server, **change)
+    again = run_once(config)
+
+    assert again.digests == []
+    assert sum(p.matches for p in again.polls) == 0
+
+
+def test_link_identity_survives_tracking_parameters(
+    tmp_path: Path, http_server: LoopbackHTTPServer
+) -> None:
+    """A feed without GUIDs is recognised by its link, whatever utm_* parameters it carries."""
+    feed_url = serve_seed(http_server)
+    no_guid = re.sub(rb"<guid[^>]*>.*?</guid>", b"", seed_feed(http_server))
+    http_server.route("/world.rss", Reply(no_guid))
+    config = write_config(tmp_path, feeds=[feed_url])
+    assert len(run_once(config).digests) == 1
+
+    changed = no_guid.replace(b"utm_source=rss&amp;utm_medium=feed", b"utm_source=x&amp;fbclid=1")
+    http_server.route("/world.rss", Reply(changed))
+
+    assert run_once(config).digests == []
+
+
+def test_broken_feeds_are_logged_and_do_not_stop_the_others(
+    tmp_path: Path,
+    http_server: LoopbackHTTPServer,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A 500, a timeout and a non-XML answer are each logged with their URL; the good feed works."""
+    good = serve_seed(http_server)
+    broken = http_server.route("/error.rss", Reply(b"oops", status=500))
+    slow = http_server.route("/slow.rss", Reply(hang=True))
+    html = http_server.route(
+        "/page.rss",
+        Reply(b"<html><body><p>Hello</p></body></html>", headers={"Content-Type": "text/html"}),
+    )
+    config = write_config(tmp_path, feeds=[broken, slow, html, good])
+
+    report = run_once(config)
+
+    errors = {p.url: p.error for p in report.polls}
+    assert errors[good] is None
+    assert all(errors[url] for url in (broken, slow, html))
+    assert len(report.digests) == 1
+    for url in (broken, slow, html):
+        assert any(
+            url in record.getMessage() for record in caplog.records if record.levelname == "WARNING"
+        )
+
+    assert main(["--config", str(config), "status"]) == 0
+    status = capsys.readouterr().out
+    lines = {
+        url: next(line for line in status.splitlines() if line.startswith(url))
+        for url in (broken, slow, html, good)
+    }
+    assert "HTTP 500" in lines[broken]
+    assert "timeout" in lines[slow]
+    assert "not a feed" in lines[html]
+    assert "ok" in lines[good]
+
+
+def test_mail_server_down_keeps_digest_pending_until_it_is_back(
+    tmp_path: Path, http_server: LoopbackHTTPServer, smtp_server: SMTPRecorder, closed_port: int
+) -> None:
+    """With SMTP down the digest stays pending; the next run delivers it exactly once."""
+    feed_url = serve_seed(http_server)
+    down = write_config(tmp_path, feeds=[feed_url], smtp_port=closed_port)
+
+    first = run_once(down)
+
+    assert first.delivery.sent == 0 and first.delivery.retrying == 1
+    store = Store(load_settings(down).store.url)
+    pending = store.deliveries()
+    store.close()
+    assert [(d.channel, d.status, d.attempts) for d in pending] == [("inbox", "pending", 1)]
+
+    up = write_config(tmp_path, feeds=[feed_url], smtp_port=smtp_server.port)
+    second = run_once(up)
+    third = run_once(up)
+
+    assert second.delivery.sent == 1 and third.delivery.sent == 0
+    assert len(smtp_server.messages) == 1
+    message = email.message_from_bytes(smtp_server.messages[0])
+    assert pending[0].digest_key in message["Message-ID"]
+
+
+def test_check_lists_every_problem_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A config with three mistakes gives three lines, each naming its key, and exit code 2."""
+    config = tmp_path / "bad.toml"
+    config.write_text(
+        """
+[fetch]
+max_bytes = "lots"
+
+[[feeds]]
+url = "ftp://example.org/feed"
+
+[[topics]]
+name = "summit"
+query = '(Trump AND Putin'
+schedule = "every fortnight"
+""",
+        encoding="utf-8",
+    )
+
+    code = main(["--config", str(config), "check"])
+
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert code == 2
+    assert len(lines) == 3, lines
+    assert any("fetch.max_bytes" in line for line in lines)
+    assert any("feeds[0].url" in line for line in lines)
+    assert any("topics[0].schedule" in line for line in lines)
