@@ -421,13 +421,10 @@ class Store:
 
     def outbox_counts(self) -> OutboxCounts:
         with self.engine.connect() as conn:
-            rows: dict[str, int] = dict(
-                conn.execute(
-                    select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
-                )
-                .tuples()
-                .all()
+            result = conn.execute(
+                select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
             )
+            rows: dict[str, int] = {status: count for status, count in result}
         return OutboxCounts(
             pending=rows.get(DeliveryStatus.PENDING.value, 0),
             sent=rows.get(DeliveryStatus.SENT.value, 0),
