@@ -26,7 +26,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 _env = Environment(
     loader=PackageLoader("monitor", "templates"),
-    autoescape=select_autoescape(["html"]),
+    autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,

@@ -1,0 +1,119 @@
+"""Digests: when they are due, how they read, and the JSON document's schema."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+
+import jsonschema
+import pytest
+
+from monitor.config import Schedule, TopicConfig
+from monitor.digest import build_digest, is_due, render, subject_for
+from monitor.models import Match
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+def match(title: str = "Kremlin says Trump invited Putin", url: str = "https://e.org/a") -> Match:
+    return Match(
+        topic="summit",
+        entry_key="guid:1",
+        feed_url="https://e.org/feed",
+        url=url,
+        title=title,
+        text="First paragraph <b>bold</b>.\n\nSecond paragraph.",
+        source="Example News",
+        published=datetime(2026, 3, 2, 8, 0, tzinfo=UTC),
+        terms=("Trump", "Putin"),
+        note="The article page could not be fetched; showing the feed's text.",
+    )
+
+
+def topic(schedule: str = "immediate") -> TopicConfig:
+    return TopicConfig(name="summit", title="US-Russia summit", query="Trump", schedule=schedule)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "last", "oldest", "due"),
+    [
+        ("immediate", NOW - timedelta(seconds=1), NOW, True),
+        ("every 1h", None, NOW, True),  # the first digest comes at once
+        ("every 1h", NOW - timedelta(minutes=59), NOW, False),
+        ("every 1h", NOW - timedelta(minutes=60), NOW, True),
+        ("0 7 * * *", None, NOW - timedelta(hours=1), False),  # found at 8:30, next 7:00 tomorrow
+        ("0 7 * * *", None, NOW - timedelta(hours=3), True),  # found at 6:30, 7:00 has passed
+        ("0 7 * * *", NOW - timedelta(hours=2, minutes=30), NOW, False),  # sent at 7:00 today
+        ("0 7 * * *", NOW - timedelta(days=1, hours=2), NOW - timedelta(hours=20), True),
+    ],
+)
+def test_is_due(schedule: str, last: datetime | None, oldest: datetime, due: bool) -> None:
+    """A digest is due by its topic's schedule, counted from the last digest."""
+    result = is_due(Schedule.parse(schedule), last_digest=last, oldest_pending=oldest, now=NOW)
+
+    assert result is due
+
+
+def test_cron_uses_the_configured_time_zone() -> None:
+    """A cron line is read in service.timezone: 7:00 in Tokyo is 22:00 UTC."""
+    schedule = Schedule.parse("0 7 * * *")
+    oldest = datetime(2026, 3, 1, 21, 0, tzinfo=UTC)
+
+    at_2130 = datetime(2026, 3, 1, 21, 30, tzinfo=UTC)
+    at_2201 = datetime(2026, 3, 1, 22, 1, tzinfo=UTC)
+
+    assert not is_due(schedule, last_digest=None, oldest_pending=oldest, now=at_2130,
+                      timezone="Asia/Tokyo")
+    assert is_due(schedule, last_digest=None, oldest_pending=oldest, now=at_2201,
+                  timezone="Asia/Tokyo")
+
+
+def test_subject_has_no_line_breaks() -> None:
+    """The subject is one line: CR, LF and control characters are removed."""
+    digest = build_digest(topic(), [match("Breaking\r\nBcc: evil@example.org\x07")], NOW)
+
+    subject = subject_for(digest)
+
+    assert "\r" not in subject and "\n" not in subject and "\x07" not in subject
+    assert subject.startswith("US-Russia summit: Breaking")
+
+
+def test_subject_counts_more_stories() -> None:
+    """With several stories the subject names the first and counts the rest."""
+    digest = build_digest(topic(), [match(url="https://e.org/1"), match(url="https://e.org/2")],
+                          NOW)
+
+    assert subject_for(digest).endswith("(+1 more)")
+
+
+def test_render_escapes_html_and_keeps_paragraphs() -> None:
+    """HTML is escaped in the HTML part; paragraphs, links, source and note are shown."""
+    rendered = render(build_digest(topic(), [match()], NOW))
+
+    assert "&lt;b&gt;bold&lt;/b&gt;" in rendered.html and "<b>bold</b>" not in rendered.html
+    assert rendered.html.count("<p style=\"margin:0 0 10px 0;\">") == 2
+    assert 'href="https://e.org/a"' in rendered.html
+    assert "Second paragraph." in rendered.text
+    assert "Example News" in rendered.text and "could not be fetched" in rendered.text
+
+
+def test_json_document_follows_its_schema() -> None:
+    """The webhook document validates against the schema shipped in monitor/schemas/."""
+    schema = json.loads(
+        resources.files("monitor").joinpath("schemas/digest-v1.schema.json").read_text()
+    )
+    rendered = render(build_digest(topic(), [match()], NOW))
+    document = json.loads(rendered.json)
+
+    jsonschema.validate(document, schema)
+    assert document["id"] == rendered.key
+    assert document["items"][0]["matched_terms"] == ["Trump", "Putin"]
+
+
+def test_digest_key_is_stable_for_the_same_content() -> None:
+    """The same stories at the same time give the same key; other stories another key."""
+    one = build_digest(topic(), [match()], NOW).key
+
+    assert build_digest(topic(), [match()], NOW).key == one
+    assert build_digest(topic(), [match(url="https://e.org/b")], NOW).key != one

@@ -1,0 +1,141 @@
+"""The outbox: stored before sent, marked sent only after, retried, never dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.channels import build_channel
+from monitor.channels.base import Channel
+from monitor.config import FetchSettings, WebhookChannel
+from monitor.digest import build_digest, render
+from monitor.http import HttpClient
+from monitor.models import DeliveryStatus, Match
+from monitor.outbox import DrainReport, drain, retry_delay
+from monitor.store import Store
+from tests.servers import LoopbackHTTPServer, Reply
+from tests.test_digest import match, topic
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    store = Store(f"sqlite:///{tmp_path}/monitor.db")
+    store.migrate()
+    return store
+
+
+def queue(store: Store, channels: list[str], item: Match | None = None) -> str:
+    item = item or match()
+    store.record_entries([], [item], NOW)
+    digest = build_digest(topic(), [item], NOW)
+    store.save_digest(digest, render(digest), channels, NOW)
+    return digest.key
+
+
+def run_drain(
+    server: LoopbackHTTPServer, store: Store, paths: dict[str, str], now: datetime,
+    ignore_backoff: bool = False,
+) -> DrainReport:
+    async def go() -> DrainReport:
+        async with HttpClient(FetchSettings(allow_private=["127.0.0.1"])) as http:
+            channels: dict[str, Channel] = {
+                name: build_channel(
+                    WebhookChannel(name=name, type="webhook", url=server.url(path)),
+                    secret="s3cret", poster=http, clock=lambda: now,
+                )
+                for name, path in paths.items()
+            }
+            return await drain(store, channels, now=now, ignore_backoff=ignore_backoff,
+                               rng=random.Random(1))
+
+    return asyncio.run(go())
+
+
+def test_transient_failure_is_retried_later_then_sent_once(
+    http_server: LoopbackHTTPServer, store: Store
+) -> None:
+    """A 503 keeps the delivery pending until its retry time; then it is sent exactly once."""
+    key = queue(store, ["hook"])
+    http_server.route("/hook", Reply(b"busy", status=503, headers={"Retry-After": "300"}))
+
+    first = run_drain(http_server, store, {"hook": "/hook"}, NOW)
+
+    assert first == DrainReport(retrying=1)
+    [pending] = store.deliveries()
+    assert pending.status == DeliveryStatus.PENDING and pending.attempts == 1
+    assert pending.next_attempt is not None
+    assert pending.next_attempt >= NOW + timedelta(seconds=300)  # Retry-After honoured
+
+    http_server.route("/hook", Reply(b"ok"))
+    too_early = run_drain(http_server, store, {"hook": "/hook"}, NOW + timedelta(seconds=60))
+    on_time = run_drain(http_server, store, {"hook": "/hook"}, pending.next_attempt)
+    after = run_drain(http_server, store, {"hook": "/hook"}, pending.next_attempt)
+
+    assert too_early == DrainReport() and on_time == DrainReport(sent=1) and after == DrainReport()
+    hooks = [r for r in http_server.requests if r.path == "/hook"]
+    assert len(hooks) == 2 and {r.headers["webhook-id"] for r in hooks} == {key}
+
+
+def test_permanent_failure_is_kept_as_failed(
+    http_server: LoopbackHTTPServer, store: Store
+) -> None:
+    """A 400 marks the delivery failed with its reason; it is not retried automatically."""
+    queue(store, ["hook"])
+    http_server.route("/hook", Reply(b"bad request", status=400))
+
+    report = run_drain(http_server, store, {"hook": "/hook"}, NOW)
+    again = run_drain(http_server, store, {"hook": "/hook"}, NOW + timedelta(days=1), True)
+
+    assert report == DrainReport(failed=1) and again == DrainReport()
+    [failed] = store.deliveries(DeliveryStatus.FAILED)
+    assert failed.last_error is not None and "400" in failed.last_error
+    assert store.outbox_counts().failed == 1
+
+
+def test_one_failing_channel_does_not_stop_another(
+    http_server: LoopbackHTTPServer, store: Store
+) -> None:
+    """When one channel fails, the digest still goes out on the other."""
+    queue(store, ["down", "up"])
+    http_server.route("/down", Reply(b"", status=500))
+    http_server.route("/up", Reply(b"ok"))
+
+    report = run_drain(http_server, store, {"down": "/down", "up": "/up"}, NOW)
+
+    assert report == DrainReport(sent=1, retrying=1)
+    status = {d.channel: d.status for d in store.deliveries()}
+    assert status == {"down": DeliveryStatus.PENDING, "up": DeliveryStatus.SENT}
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    """Retry delays double from one minute, with jitter, up to six hours."""
+    rng = random.Random(7)
+    delays = [retry_delay(n, None, rng) for n in (1, 2, 3, 20)]
+
+    assert timedelta(seconds=48) <= delays[0] <= timedelta(seconds=72)
+    assert timedelta(seconds=96) <= delays[1] <= timedelta(seconds=144)
+    assert delays[0] < delays[2]
+    assert delays[3] <= timedelta(hours=6) * 1.2
+
+
+def test_sqlite_is_in_wal_mode_with_full_sync(store: Store, tmp_path: Path) -> None:
+    """The store runs SQLite in WAL mode with synchronous=FULL, for durable outbox rows."""
+    with store.engine.connect() as conn:
+        synchronous = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+    with sqlite3.connect(tmp_path / "monitor.db") as raw:
+        journal = raw.execute("PRAGMA journal_mode").fetchone()[0]
+
+    assert journal == "wal"
+    assert synchronous == 2  # FULL
+
+
+def test_migrations_run_once(store: Store) -> None:
+    """Migrating an up-to-date store applies nothing."""
+    assert store.migrate() == []
