@@ -12,6 +12,7 @@ with all of them, never a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -43,6 +44,10 @@ from monitor.errors import ConfigError
 DEFAULT_CONFIG = Path("config/monitor.toml")
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
+# host | host:port | [v6]:port | v6 address | CIDR
+_ALLOW_ENTRY = re.compile(
+    r"[A-Za-z0-9.-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?|[0-9A-Fa-f:.]+(/\d{1,3})?"
+)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -125,6 +130,19 @@ class FetchSettings(_Section):
     max_connections: int = Field(50, gt=0, description="concurrent requests in all")
     max_per_host: int = Field(4, gt=0, description="concurrent requests per host")
     user_agent: str = Field("news-monitor/0.1", description="User-Agent header sent")
+
+    @field_validator("allow_private")
+    @classmethod
+    def _valid_entries(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            if not _ALLOW_ENTRY.fullmatch(entry):
+                raise ValueError(f"{entry!r} is not a host, host:port, [v6 address]:port or CIDR")
+            if "/" in entry:
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(f"{entry!r} is not a valid CIDR") from None
+        return entries
 
 
 class ExtractSettings(_Section):

@@ -41,7 +41,7 @@ def test_check_shows_query_position(tmp_path: Path, capsys: pytest.CaptureFixtur
     """A query that does not parse is reported with its key and position."""
     config = tmp_path / "monitor.toml"
     config.write_text(
-        '[[topics]]\nname = "summit"\nquery = \'Trump AND (Putin OR\'\n', encoding="utf-8"
+        "[[topics]]\nname = \"summit\"\nquery = 'Trump AND (Putin OR'\n", encoding="utf-8"
     )
 
     code = main(["--config", str(config), "check"])
@@ -66,7 +66,10 @@ def test_config_error_in_once_is_a_message_not_a_traceback(tmp_path: Path) -> No
 
     result = subprocess.run(
         [sys.executable, "-m", "monitor", "--config", str(config), "once"],
-        capture_output=True, text=True, check=False, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
     )
 
     assert result.returncode == 2

@@ -72,9 +72,7 @@ def test_contract_shape_loads(contract: Path) -> None:
     assert inbox.from_ == "monitor@example.org" and inbox.smtp_port == 2525
 
 
-def test_environment_overrides_nested_keys(
-    contract: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_environment_overrides_nested_keys(contract: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """MONITOR_<SECTION>__<KEY> wins over the file; lists are given as JSON."""
     monkeypatch.setenv("MONITOR_STORE__URL", "sqlite:////tmp/other.db")
     monkeypatch.setenv("MONITOR_FETCH__TIMEOUT", "7s")
@@ -149,16 +147,19 @@ def test_toml_syntax_error_gives_line(tmp_path: Path) -> None:
     ("snippet", "key", "why"),
     [
         ('[[feeds]]\nurl = "file:///etc/passwd"', "feeds[0].url", "not an http(s) URL"),
-        ("[fetch]\ntimeout = \"soon\"", "fetch.timeout", "not a duration"),
-        ("[fetch]\ntimout = \"5s\"", "fetch.timout", "unknown key"),
+        ('[fetch]\ntimeout = "soon"', "fetch.timeout", "not a duration"),
+        ('[fetch]\ntimout = "5s"', "fetch.timout", "unknown key"),
         ('[service]\ntimezone = "Mars/Olympus"', "service.timezone", "unknown time zone"),
         (
             '[[topics]]\nname = "t"\nquery = "a"\nschedule = "61 * * * *"',
             "topics[0].schedule",
             "bad cron line",
         ),
-        ('[[topics]]\nname = "t"\nquery = "a"\nchannels = ["nope"]', "topics[0].channels",
-         "no channel named 'nope'"),
+        (
+            '[[topics]]\nname = "t"\nquery = "a"\nchannels = ["nope"]',
+            "topics[0].channels",
+            "no channel named 'nope'",
+        ),
         ('[[channels]]\nname = "x"\ntype = "pigeon"', "channels[0]", "does not match"),
     ],
 )

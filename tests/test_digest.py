@@ -63,10 +63,12 @@ def test_cron_uses_the_configured_time_zone() -> None:
     at_2130 = datetime(2026, 3, 1, 21, 30, tzinfo=UTC)
     at_2201 = datetime(2026, 3, 1, 22, 1, tzinfo=UTC)
 
-    assert not is_due(schedule, last_digest=None, oldest_pending=oldest, now=at_2130,
-                      timezone="Asia/Tokyo")
-    assert is_due(schedule, last_digest=None, oldest_pending=oldest, now=at_2201,
-                  timezone="Asia/Tokyo")
+    assert not is_due(
+        schedule, last_digest=None, oldest_pending=oldest, now=at_2130, timezone="Asia/Tokyo"
+    )
+    assert is_due(
+        schedule, last_digest=None, oldest_pending=oldest, now=at_2201, timezone="Asia/Tokyo"
+    )
 
 
 def test_subject_has_no_line_breaks() -> None:
@@ -81,8 +83,9 @@ def test_subject_has_no_line_breaks() -> None:
 
 def test_subject_counts_more_stories() -> None:
     """With several stories the subject names the first and counts the rest."""
-    digest = build_digest(topic(), [match(url="https://e.org/1"), match(url="https://e.org/2")],
-                          NOW)
+    digest = build_digest(
+        topic(), [match(url="https://e.org/1"), match(url="https://e.org/2")], NOW
+    )
 
     assert subject_for(digest).endswith("(+1 more)")
 
@@ -92,7 +95,7 @@ def test_render_escapes_html_and_keeps_paragraphs() -> None:
     rendered = render(build_digest(topic(), [match()], NOW))
 
     assert "&lt;b&gt;bold&lt;/b&gt;" in rendered.html and "<b>bold</b>" not in rendered.html
-    assert rendered.html.count("<p style=\"margin:0 0 10px 0;\">") == 2
+    assert rendered.html.count('<p style="margin:0 0 10px 0;">') == 2
     assert 'href="https://e.org/a"' in rendered.html
     assert "Second paragraph." in rendered.text
     assert "Example News" in rendered.text and "could not be fetched" in rendered.text

@@ -40,7 +40,10 @@ def queue(store: Store, channels: list[str], item: Match | None = None) -> str:
 
 
 def run_drain(
-    server: LoopbackHTTPServer, store: Store, paths: dict[str, str], now: datetime,
+    server: LoopbackHTTPServer,
+    store: Store,
+    paths: dict[str, str],
+    now: datetime,
     ignore_backoff: bool = False,
 ) -> DrainReport:
     async def go() -> DrainReport:
@@ -48,12 +51,15 @@ def run_drain(
             channels: dict[str, Channel] = {
                 name: build_channel(
                     WebhookChannel(name=name, type="webhook", url=server.url(path)),
-                    secret="s3cret", poster=http, clock=lambda: now,
+                    secret="s3cret",
+                    poster=http,
+                    clock=lambda: now,
                 )
                 for name, path in paths.items()
             }
-            return await drain(store, channels, now=now, ignore_backoff=ignore_backoff,
-                               rng=random.Random(1))
+            return await drain(
+                store, channels, now=now, ignore_backoff=ignore_backoff, rng=random.Random(1)
+            )
 
     return asyncio.run(go())
 
@@ -83,9 +89,7 @@ def test_transient_failure_is_retried_later_then_sent_once(
     assert len(hooks) == 2 and {r.headers["webhook-id"] for r in hooks} == {key}
 
 
-def test_permanent_failure_is_kept_as_failed(
-    http_server: LoopbackHTTPServer, store: Store
-) -> None:
+def test_permanent_failure_is_kept_as_failed(http_server: LoopbackHTTPServer, store: Store) -> None:
     """A 400 marks the delivery failed with its reason; it is not retried automatically."""
     queue(store, ["hook"])
     http_server.route("/hook", Reply(b"bad request", status=400))

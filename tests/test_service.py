@@ -37,7 +37,9 @@ def test_service_delivers_once_across_ticks_and_stops_cleanly(
 
     http_server.route("/world.rss", Reply(dynamic=conditional_get))
     config = write_config(
-        tmp_path, feeds=[feed_url], smtp_port=smtp_server.port,
+        tmp_path,
+        feeds=[feed_url],
+        smtp_port=smtp_server.port,
         extra='tick = "0.1s"\ndefault_interval = "0.2s"',
     )
     settings = load_settings(config)
