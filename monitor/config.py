@@ -153,6 +153,10 @@ class ExtractSettings(_Section):
     )
 
 
+class StoriesSettings(_Section):
+    """How articles are grouped into stories and what counts as new (see monitor/stories.py)."""
+
+
 class ServiceSettings(_Section):
     data_dir: Path = Field(Path("data"), description="where digests without a channel go")
     tick: Duration = Field(timedelta(seconds=30), description="how often due work is looked for")
@@ -262,6 +266,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     fetch: FetchSettings = FetchSettings()
     extract: ExtractSettings = ExtractSettings()
+    stories: StoriesSettings = StoriesSettings()
     service: ServiceSettings = ServiceSettings()
     feeds: list[FeedConfig] = Field(default_factory=list)
     topics: list[TopicConfig] = Field(default_factory=list)

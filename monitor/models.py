@@ -59,6 +59,9 @@ class Article:
     author: str | None = None
     date: str | None = None  # as trafilatura gives it (ISO date)
     site_name: str | None = None
+    language: str | None = None  # ISO 639-1 code when known
+    canonical_url: str | None = None  # rel=canonical / og:url of the page
+    image: str | None = None  # lead image (og:image), absolute URL
 
 
 class ErrorClass(StrEnum):
