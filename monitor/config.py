@@ -17,7 +17,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -130,6 +130,15 @@ class FetchSettings(_Section):
     max_connections: int = Field(50, gt=0, description="concurrent requests in all")
     max_per_host: int = Field(4, gt=0, description="concurrent requests per host")
     user_agent: str = Field("news-monitor/0.1", description="User-Agent header sent")
+    max_entries: int = Field(
+        500, gt=0, description="entries kept per feed document, newest first; the rest ignored"
+    )
+    parse_workers: int = Field(
+        0, ge=0, description="feed-parsing processes; 0 means one per core"
+    )
+    parse_timeout: Duration = Field(
+        timedelta(seconds=30), description="deadline to parse one feed document"
+    )
 
     @field_validator("allow_private")
     @classmethod
@@ -153,6 +162,35 @@ class ExtractSettings(_Section):
     )
 
 
+_CLOCK_RANGE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class DigestSettings(_Section):
+    max_items: int = Field(
+        20, gt=0, description="stories shown in full per topic; the rest are listed as headlines"
+    )
+    quiet_hours: str | None = Field(
+        None,
+        description="e.g. '22:00-07:00' (service.timezone): only urgent topics are sent then",
+    )
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _valid_range(cls, value: str | None) -> str | None:
+        if value is not None and not _CLOCK_RANGE.match(value.strip()):
+            raise ValueError(f"{value!r} is not a time range; write e.g. '22:00-07:00'")
+        return value
+
+    def quiet_range(self) -> tuple[time, time] | None:
+        """(start, end) local times of the quiet hours, if any."""
+        if self.quiet_hours is None:
+            return None
+        match = _CLOCK_RANGE.match(self.quiet_hours.strip())
+        assert match is not None
+        h1, m1, h2, m2 = (int(x) for x in match.groups())
+        return time(h1, m1), time(h2, m2)
+
+
 class StoriesSettings(_Section):
     """How articles are grouped into stories and what counts as new (see monitor/stories.py)."""
 
@@ -165,6 +203,19 @@ class ServiceSettings(_Section):
     )
     max_backoff: Duration = Field(
         timedelta(hours=6), description="longest wait before retrying a failing feed"
+    )
+    max_interval: Duration = Field(
+        timedelta(days=1),
+        description="longest interval that server hints (ttl, max-age, Expires) or adapting "
+        "to a feed's publishing rate may set",
+    )
+    adaptive: bool = Field(
+        True,
+        description="poll feeds that publish rarely less often: up to half their mean gap "
+        "between entries, never below the configured interval nor above max_interval",
+    )
+    jitter: float = Field(
+        0.1, ge=0, le=0.5, description="random share added to or taken from each wait (±)"
     )
     timezone: str = Field("UTC", description="time zone of cron schedules")
 
@@ -202,6 +253,7 @@ class TopicConfig(_Section):
     query: str = Field(min_length=1, description='query: terms, "phrases", AND, OR, NOT, ()')
     schedule: str = Field("immediate", description="'immediate', 'every 1h' or a cron line")
     channels: list[str] = Field(default_factory=list, description="channel names to deliver to")
+    urgent: bool = Field(False, description="sent during digest.quiet_hours too")
 
     @field_validator("schedule")
     @classmethod
@@ -266,6 +318,7 @@ class Settings(BaseSettings):
     store: StoreSettings = StoreSettings()
     fetch: FetchSettings = FetchSettings()
     extract: ExtractSettings = ExtractSettings()
+    digest: DigestSettings = DigestSettings()
     stories: StoriesSettings = StoriesSettings()
     service: ServiceSettings = ServiceSettings()
     feeds: list[FeedConfig] = Field(default_factory=list)

@@ -10,15 +10,16 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from monitor.config import Schedule, TopicConfig
-from monitor.models import Digest, Match, RenderedDigest
+from monitor.models import Digest, Match, RenderedDigest, Section
 
 JSON_VERSION = 1
 _SUBJECT_TITLE_MAX = 120
@@ -61,34 +62,89 @@ def is_due(
     return fire is not None and fire <= now
 
 
-def digest_key(topic: str, items: Sequence[Match], now: datetime) -> str:
+def in_quiet_hours(now: datetime, quiet: tuple[time, time] | None, timezone: str) -> bool:
+    """Whether `now` falls in the quiet hours (local time; the range may cross midnight)."""
+    if quiet is None:
+        return False
+    start, end = quiet
+    local = now.astimezone(ZoneInfo(timezone)).time()
+    if start <= end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def digest_key(channel: str, items: Sequence[Match], now: datetime) -> str:
     """A stable, unique id for this digest: the email Message-ID and webhook id."""
-    digest = hashlib.sha256("\n".join([topic, *(m.url for m in items)]).encode()).hexdigest()
+    digest = hashlib.sha256(
+        "\n".join([channel, *(f"{m.topic} {m.url}" for m in items)]).encode()
+    ).hexdigest()
     return f"nm-{now:%Y%m%d%H%M%S}-{digest[:20]}"
 
 
-def build_digest(topic: TopicConfig, items: Sequence[Match], now: datetime) -> Digest:
+def build_digest(
+    channel: str,
+    topics: Sequence[tuple[TopicConfig, Sequence[Match]]],
+    now: datetime,
+    *,
+    max_items: int = 20,
+) -> Digest:
+    """One digest for a channel: a section per due topic, each capped at `max_items` in full."""
+    sections = tuple(
+        Section(
+            topic=topic.name,
+            title=topic.display_title,
+            items=tuple(items[:max_items]),
+            more=tuple(items[max_items:]),
+        )
+        for topic, items in topics
+        if items
+    )
+    every = [m for _, items in topics for m in items]
     return Digest(
-        key=digest_key(topic.name, items, now),
-        topic=topic.name,
-        topic_title=topic.display_title,
-        created=now,
-        items=tuple(items),
+        key=digest_key(channel, every, now), channel=channel, created=now, sections=sections
     )
 
 
 def subject_for(digest: Digest) -> str:
-    """One line: topic and lead story; control characters (CR/LF) removed."""
-    lead = digest.items[0].title if digest.items else "no new stories"
+    """One line: the topic and lead story (or the topics); control characters removed."""
+    if not digest.sections:
+        return "news-monitor: no new stories"
+    first = digest.sections[0]
+    lead = first.items[0].title if first.items else "new stories"
     if len(lead) > _SUBJECT_TITLE_MAX:
         lead = lead[: _SUBJECT_TITLE_MAX - 1].rstrip() + "…"
-    more = len(digest.items) - 1
-    subject = f"{digest.topic_title}: {lead}" + (f" (+{more} more)" if more > 0 else "")
+    more = digest.stories - 1
+    if len(digest.sections) == 1:
+        subject = f"{first.title}: {lead}" + (f" (+{more} more)" if more > 0 else "")
+    else:
+        names = ", ".join(s.title for s in digest.sections)
+        subject = f"{digest.stories} new stories: {names} — {lead}"
     return _CONTROL.sub(" ", subject).strip()
 
 
 def paragraphs(text: str) -> list[str]:
     return [p.strip() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
+
+
+def safe_link(url: str | None) -> str | None:
+    """Only absolute http(s) links are rendered; anything else (javascript:, data:) is dropped."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _item_document(item: Match) -> dict[str, Any]:
+    return {
+        "title": item.title,
+        "url": safe_link(item.url),
+        "source": item.source,
+        "published": item.published.isoformat() if item.published else None,
+        "author": item.author,
+        "text": item.text,
+        "matched_terms": list(item.terms),
+        "note": item.note,
+    }
 
 
 def to_document(digest: Digest) -> dict[str, Any]:
@@ -98,32 +154,31 @@ def to_document(digest: Digest) -> dict[str, Any]:
         "type": "digest",
         "id": digest.key,
         "created": digest.created.isoformat(),
-        "topic": {"name": digest.topic, "title": digest.topic_title},
-        "items": [
+        "sections": [
             {
-                "title": item.title,
-                "url": item.url,
-                "source": item.source,
-                "published": item.published.isoformat() if item.published else None,
-                "author": item.author,
-                "text": item.text,
-                "matched_terms": list(item.terms),
-                "note": item.note,
+                "topic": {"name": section.topic, "title": section.title},
+                "items": [_item_document(item) for item in section.items + section.more],
+                "shown_in_full": len(section.items),
             }
-            for item in digest.items
+            for section in digest.sections
         ],
     }
 
 
 def render(digest: Digest) -> RenderedDigest:
-    context = {
-        "digest": digest,
-        "items": [(item, paragraphs(item.text)) for item in digest.items],
-        "subject": subject_for(digest),
-    }
+    sections = [
+        {
+            "section": section,
+            "items": [(item, paragraphs(item.text), safe_link(item.url)) for item in section.items],
+            "more": [(item, safe_link(item.url)) for item in section.more],
+        }
+        for section in digest.sections
+    ]
+    subject = subject_for(digest)
+    context = {"digest": digest, "sections": sections, "subject": subject}
     return RenderedDigest(
         key=digest.key,
-        subject=context["subject"],  # type: ignore[arg-type]
+        subject=subject,
         text=_env.get_template("digest.txt.j2").render(context),
         html=_env.get_template("digest.html.j2").render(context),
         json=json.dumps(to_document(digest), ensure_ascii=False, indent=2),

@@ -110,14 +110,27 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class Section:
+    """One topic's part of a digest: the stories shown in full and the overflow."""
+
+    topic: str
+    title: str
+    items: tuple[Match, ...]
+    more: tuple[Match, ...] = ()  # past the per-digest cap: listed as headlines only
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
-    """The matches of one topic to deliver together."""
+    """What one channel receives at once: every due topic routed to it."""
 
     key: str  # idempotency key: Message-ID, webhook id
-    topic: str
-    topic_title: str
+    channel: str
     created: datetime
-    items: tuple[Match, ...]
+    sections: tuple[Section, ...]
+
+    @property
+    def stories(self) -> int:
+        return sum(len(s.items) + len(s.more) for s in self.sections)
 
 
 @dataclass(frozen=True, slots=True)

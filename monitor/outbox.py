@@ -1,7 +1,7 @@
 """Durable delivery: digests are stored before they are sent, and marked sent only after.
 
-`queue_due_digests` turns each topic's pending matches into a stored, rendered
-digest with one pending delivery per channel, in one transaction.
+`queue_due_digests` gathers, per channel, the stories of every due topic into
+one stored, rendered digest with its pending delivery, in one transaction.
 `drain` sends what is due; a transient failure is retried with exponential
 backoff and jitter (never sooner than the server's Retry-After); a permanent
 one is kept as failed, for `status`, never dropped. A crash between the server
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from monitor.channels.base import Channel
-from monitor.config import TopicConfig
-from monitor.digest import build_digest, is_due, render
+from monitor.config import DigestSettings, TopicConfig
+from monitor.digest import build_digest, in_quiet_hours, is_due, render
 from monitor.errors import DeliveryError
-from monitor.store import Store
+from monitor.store import Queued, Store
 
 log = logging.getLogger(__name__)
 
@@ -49,28 +49,54 @@ def queue_due_digests(
     store: Store,
     topics: Sequence[TopicConfig],
     *,
-    channels_of: Mapping[str, Sequence[str]],
+    channels: Sequence[str],
     now: datetime,
+    settings: DigestSettings,
     timezone: str = "UTC",
 ) -> list[str]:
-    """Build, render and store the digest of every topic that is due; return their keys."""
+    """For each channel, gather its due topics into one digest, render and store it.
+
+    Returns the keys of the digests queued.
+    """
+    by_name = {topic.name: topic for topic in topics}
+    quiet = in_quiet_hours(now, settings.quiet_range(), timezone)
     queued = []
-    for topic in topics:
-        pending = store.pending_matches(topic.name)
-        if not pending:
-            continue
-        due = is_due(
-            topic.parsed_schedule,
-            last_digest=store.last_digest_time(topic.name),
-            oldest_pending=pending[0][1],
-            now=now,
-            timezone=timezone,
-        )
+    for channel in channels:
+        due: list[tuple[TopicConfig, list[Queued]]] = []
+        for name, waiting in store.waiting(channel).items():
+            topic = by_name.get(name)
+            if topic is None or (quiet and not topic.urgent):
+                continue  # a topic removed from the config keeps its stories queued
+            if is_due(
+                topic.parsed_schedule,
+                last_digest=store.last_digest_time(name, channel),
+                oldest_pending=waiting[0].queued,
+                now=now,
+                timezone=timezone,
+            ):
+                due.append((topic, waiting))
         if not due:
             continue
-        digest = build_digest(topic, [match for match, _ in pending], now)
-        store.save_digest(digest, render(digest), channels_of[topic.name], now)
-        log.info("digest queued topic=%s key=%s stories=%d", topic.name, digest.key, len(pending))
+        digest = build_digest(
+            channel,
+            [(topic, [q.match for q in waiting]) for topic, waiting in due],
+            now,
+            max_items=settings.max_items,
+        )
+        store.save_digest(
+            render(digest),
+            channel=channel,
+            topics=[topic.name for topic, _ in due],
+            queued=[q.id for _, waiting in due for q in waiting],
+            now=now,
+        )
+        log.info(
+            "digest queued channel=%s key=%s topics=%s stories=%d",
+            channel,
+            digest.key,
+            ",".join(t.name for t, _ in due),
+            digest.stories,
+        )
         queued.append(digest.key)
     return queued
 

@@ -9,8 +9,8 @@ the feed is retried later with backoff.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -58,6 +58,7 @@ class Pipeline:
     topics: Sequence[WatchedTopic]
     default_interval: timedelta
     max_backoff: timedelta
+    routes: Mapping[str, Sequence[str]] = field(default_factory=dict)  # topic -> channels
 
     async def poll(self, feed: FeedConfig, now: datetime) -> PollReport:
         """Poll one feed and record what it brought; never raises for the feed's faults."""
@@ -85,7 +86,7 @@ class Pipeline:
         source = feed.name or parsed.title or urlsplit(feed.url).hostname or feed.url
         new = self.store.unseen(feed.url, parsed.entries)
         found = [match for entry in new for match in await self._matches(entry, source)]
-        added = self.store.record_entries(new, found, now)
+        added = self.store.record_entries(new, found, now, self.routes)
         if parsed.ttl:  # the feed asks not to be polled more often than its <ttl>
             interval = max(interval, timedelta(minutes=parsed.ttl))
         self._succeeded(state, interval, now, response.etag, response.last_modified, parsed.title)

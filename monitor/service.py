@@ -88,6 +88,7 @@ class Runtime:
             topics=topics,
             default_interval=settings.service.default_interval,
             max_backoff=settings.service.max_backoff,
+            routes={t.name: (t.channels or [DEFAULT_CHANNEL]) for t in settings.topics},
         )
         self.channels: dict[str, Channel] = {
             name: build_channel(
@@ -98,7 +99,6 @@ class Runtime:
             )
             for name, config in channel_configs(settings).items()
         }
-        self.channels_of = {t.name: (t.channels or [DEFAULT_CHANNEL]) for t in settings.topics}
 
     async def __aenter__(self) -> Runtime:
         self.store.migrate()
@@ -134,7 +134,8 @@ class Runtime:
         keys = queue_due_digests(
             self.store,
             self.settings.topics,
-            channels_of=self.channels_of,
+            channels=list(self.channels),
+            settings=self.settings.digest,
             now=now,
             timezone=self.settings.service.timezone,
         )

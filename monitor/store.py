@@ -9,7 +9,7 @@ Every method is one short transaction and returns plain models, never rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +41,6 @@ from sqlalchemy.types import TypeDecorator
 from monitor.models import (
     Delivery,
     DeliveryStatus,
-    Digest,
     Entry,
     FeedState,
     Match,
@@ -100,18 +99,21 @@ entries = Table(
     UniqueConstraint("feed_url", "key", name="uq_entries_feed_key"),
 )
 
-digests = Table(
-    "digests",
-    metadata,
-    Column("key", String(200), primary_key=True),
-    Column("topic", String(200), nullable=False),
-    Column("subject", Text, nullable=False),
-    Column("text", Text, nullable=False),
-    Column("html", Text, nullable=False),
-    Column("json", Text, nullable=False),
-    Column("headers", Text, nullable=False, default="{}"),
-    Column("created", UTCDateTime, nullable=False),
-)
+def _digest_columns() -> list[Column[Any]]:
+    """The digests table as migration 0001 made it (fresh Column objects each call)."""
+    return [
+        Column("key", String(200), primary_key=True),
+        Column("topic", String(200), nullable=False),  # the topics in it, comma-separated
+        Column("subject", Text, nullable=False),
+        Column("text", Text, nullable=False),
+        Column("html", Text, nullable=False),
+        Column("json", Text, nullable=False),
+        Column("headers", Text, nullable=False, default="{}"),
+        Column("created", UTCDateTime, nullable=False),
+    ]
+
+
+digests = Table("digests", metadata, *_digest_columns(), Column("channel", String(200)))
 
 matches = Table(
     "matches",
@@ -149,15 +151,47 @@ deliveries = Table(
 )
 
 
+# One row per (match, channel): the story waits here for that channel's next digest.
+queue = Table(
+    "queue",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("match_id", Integer, ForeignKey("matches.id"), nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("channel", String(200), nullable=False),
+    Column("digest_key", String(200), ForeignKey("digests.key")),
+    Column("created", UTCDateTime, nullable=False),
+    UniqueConstraint("match_id", "channel", name="uq_queue_match_channel"),
+)
+
+
 def _initial_schema(conn: Connection) -> None:
     for table in (feeds, entries, digests, matches, deliveries):
-        table.create(conn)
+        if table is digests:  # the 0001 shape: `channel` is added by 0003
+            Table("digests", MetaData(), *_digest_columns()).create(conn)
+        else:
+            table.create(conn)
+
+
+def _digest_per_channel(conn: Connection) -> None:
+    queue.create(conn)
+    conn.exec_driver_sql("ALTER TABLE digests ADD COLUMN channel VARCHAR(200)")
 
 
 # Ordered and append-only: a released migration is never edited, a new one is added.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial_schema),
+    ("0003_digest_per_channel", _digest_per_channel),
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A story waiting in a channel's queue."""
+
+    id: int
+    match: Match
+    queued: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,10 +297,17 @@ class Store:
                 fresh.setdefault(entry.key, entry)
         return list(fresh.values())
 
-    def record_entries(self, new: Iterable[Entry], found: Iterable[Match], now: datetime) -> int:
-        """Store matches and mark entries seen in one transaction; return matches added.
+    def record_entries(
+        self,
+        new: Iterable[Entry],
+        found: Iterable[Match],
+        now: datetime,
+        routes: Mapping[str, Sequence[str]] | None = None,
+    ) -> int:
+        """Store matches, queue them for their topic's channels, mark entries seen; one transaction.
 
         A match whose story (topic + canonical URL) is already known is skipped.
+        Returns the number of matches added.
         """
         added = 0
         with self.engine.begin() as conn:
@@ -278,7 +319,17 @@ class Store:
                 )
                 if exists:
                     continue
-                conn.execute(insert(matches).values(**_match_values(match), created=now))
+                inserted = conn.execute(
+                    insert(matches).values(**_match_values(match), created=now)
+                ).inserted_primary_key
+                assert inserted is not None
+                match_id = inserted[0]
+                for channel in (routes or {}).get(match.topic, ()):
+                    conn.execute(
+                        insert(queue).values(
+                            match_id=match_id, topic=match.topic, channel=channel, created=now
+                        )
+                    )
                 added += 1
             for entry in new:
                 try:
@@ -292,26 +343,32 @@ class Store:
                     pass  # seen by a concurrent poll of the same feed
         return added
 
-    def pending_matches(self, topic: str) -> list[tuple[Match, datetime]]:
-        """Matches of `topic` not yet in a digest, oldest first, with when they were found."""
+    def waiting(self, channel: str) -> dict[str, list[Queued]]:
+        """Stories waiting for `channel`'s next digest, by topic, oldest first."""
+        query = (
+            select(queue.c.id.label("queue_id"), queue.c.created.label("queued"), matches)
+            .join(matches, matches.c.id == queue.c.match_id)
+            .where(queue.c.channel == channel, queue.c.digest_key.is_(None))
+            .order_by(queue.c.id)
+        )
         with self.engine.connect() as conn:
-            rows = (
-                conn.execute(
-                    select(matches)
-                    .where(matches.c.topic == topic, matches.c.digest_key.is_(None))
-                    .order_by(matches.c.id)
-                )
-                .mappings()
-                .all()
+            rows = conn.execute(query).mappings().all()
+        out: dict[str, list[Queued]] = {}
+        for row in rows:
+            out.setdefault(row["topic"], []).append(
+                Queued(row["queue_id"], _match(row), row["queued"])
             )
-        return [(_match(row), row["created"]) for row in rows]
+        return out
 
-    def last_digest_time(self, topic: str) -> datetime | None:
+    def last_digest_time(self, topic: str, channel: str) -> datetime | None:
+        """When `topic` last went out on `channel`."""
         with self.engine.connect() as conn:
             value: datetime | None = conn.scalar(
-                select(func.max(digests.c.created)).where(digests.c.topic == topic)
+                select(func.max(digests.c.created))
+                .join(queue, queue.c.digest_key == digests.c.key)
+                .where(queue.c.topic == topic, queue.c.channel == channel)
             )
-        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+        return value
 
     def match_counts(self, since: datetime) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -325,18 +382,24 @@ class Store:
     # -- digests and the outbox -------------------------------------------------
 
     def save_digest(
-        self, digest: Digest, rendered: RenderedDigest, channels: Sequence[str], now: datetime
+        self,
+        rendered: RenderedDigest,
+        *,
+        channel: str,
+        topics: Sequence[str],
+        queued: Sequence[int],
+        now: datetime,
     ) -> None:
-        """Store a rendered digest, attach its matches and queue one delivery per channel.
+        """Store a rendered digest, attach its queued stories and queue its delivery.
 
-        All in one transaction: either the digest is queued everywhere or not at all.
+        All in one transaction: the digest is either queued whole or not at all.
         """
-        urls = [item.url for item in digest.items]
         with self.engine.begin() as conn:
             conn.execute(
                 insert(digests).values(
                     key=rendered.key,
-                    topic=digest.topic,
+                    channel=channel,
+                    topic=",".join(topics),
                     subject=rendered.subject,
                     text=rendered.text,
                     html=rendered.html,
@@ -346,21 +409,18 @@ class Store:
                 )
             )
             conn.execute(
-                update(matches)
-                .where(matches.c.topic == digest.topic, matches.c.url.in_(urls))
-                .values(digest_key=rendered.key)
+                update(queue).where(queue.c.id.in_(queued)).values(digest_key=rendered.key)
             )
-            for channel in channels:
-                conn.execute(
-                    insert(deliveries).values(
-                        digest_key=rendered.key,
-                        channel=channel,
-                        status=DeliveryStatus.PENDING.value,
-                        attempts=0,
-                        next_attempt=now,
-                        created=now,
-                    )
+            conn.execute(
+                insert(deliveries).values(
+                    digest_key=rendered.key,
+                    channel=channel,
+                    status=DeliveryStatus.PENDING.value,
+                    attempts=0,
+                    next_attempt=now,
+                    created=now,
                 )
+            )
 
     def rendered_digest(self, key: str) -> RenderedDigest:
         with self.engine.connect() as conn:

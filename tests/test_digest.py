@@ -10,8 +10,15 @@ import jsonschema
 import pytest
 
 from monitor.config import Schedule, TopicConfig
-from monitor.digest import build_digest, is_due, render, subject_for
-from monitor.models import Match
+from monitor.digest import (
+    build_digest,
+    in_quiet_hours,
+    is_due,
+    render,
+    safe_link,
+    subject_for,
+)
+from monitor.models import Digest, Match
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -71,9 +78,13 @@ def test_cron_uses_the_configured_time_zone() -> None:
     )
 
 
+def digest_of(*items: Match, max_items: int = 20) -> Digest:
+    return build_digest("inbox", [(topic(), list(items))], NOW, max_items=max_items)
+
+
 def test_subject_has_no_line_breaks() -> None:
     """The subject is one line: CR, LF and control characters are removed."""
-    digest = build_digest(topic(), [match("Breaking\r\nBcc: evil@example.org\x07")], NOW)
+    digest = digest_of(match("Breaking\r\nBcc: evil@example.org\x07"))
 
     subject = subject_for(digest)
 
@@ -83,16 +94,14 @@ def test_subject_has_no_line_breaks() -> None:
 
 def test_subject_counts_more_stories() -> None:
     """With several stories the subject names the first and counts the rest."""
-    digest = build_digest(
-        topic(), [match(url="https://e.org/1"), match(url="https://e.org/2")], NOW
-    )
+    digest = digest_of(match(url="https://e.org/1"), match(url="https://e.org/2"))
 
     assert subject_for(digest).endswith("(+1 more)")
 
 
 def test_render_escapes_html_and_keeps_paragraphs() -> None:
     """HTML is escaped in the HTML part; paragraphs, links, source and note are shown."""
-    rendered = render(build_digest(topic(), [match()], NOW))
+    rendered = render(digest_of(match()))
 
     assert "&lt;b&gt;bold&lt;/b&gt;" in rendered.html and "<b>bold</b>" not in rendered.html
     assert rendered.html.count('<p style="margin:0 0 10px 0;">') == 2
@@ -106,17 +115,67 @@ def test_json_document_follows_its_schema() -> None:
     schema = json.loads(
         resources.files("monitor").joinpath("schemas/digest-v1.schema.json").read_text()
     )
-    rendered = render(build_digest(topic(), [match()], NOW))
+    rendered = render(digest_of(match()))
     document = json.loads(rendered.json)
 
     jsonschema.validate(document, schema)
     assert document["id"] == rendered.key
-    assert document["items"][0]["matched_terms"] == ["Trump", "Putin"]
+    assert document["sections"][0]["items"][0]["matched_terms"] == ["Trump", "Putin"]
 
 
 def test_digest_key_is_stable_for_the_same_content() -> None:
     """The same stories at the same time give the same key; other stories another key."""
-    one = build_digest(topic(), [match()], NOW).key
+    one = digest_of(match()).key
 
-    assert build_digest(topic(), [match()], NOW).key == one
-    assert build_digest(topic(), [match(url="https://e.org/b")], NOW).key != one
+    assert digest_of(match()).key == one
+    assert digest_of(match(url="https://e.org/b")).key != one
+
+
+def test_one_digest_per_channel_holds_every_due_topic() -> None:
+    """Two due topics for one channel become two sections of one message."""
+    other = TopicConfig(name="storms", title="Storms", query="storm")
+    digest = build_digest(
+        "inbox",
+        [(topic(), [match()]), (other, [match("Storm hits coast", "https://e.org/s")])],
+        NOW,
+    )
+    rendered = render(digest)
+
+    assert [s.topic for s in digest.sections] == ["summit", "storms"]
+    assert subject_for(digest).startswith("2 new stories: US-Russia summit, Storms")
+    assert "Storm hits coast" in rendered.text and "Kremlin says" in rendered.text
+
+
+def test_items_past_the_cap_are_listed_as_headlines() -> None:
+    """Past digest.max_items, stories are listed as 'And N more' headlines, none dropped."""
+    items = [match(f"Story {n}", f"https://e.org/{n}") for n in range(5)]
+
+    digest = digest_of(*items, max_items=2)
+    rendered = render(digest)
+
+    assert len(digest.sections[0].items) == 2 and len(digest.sections[0].more) == 3
+    assert "And 3 more:" in rendered.text and "And 3 more:" in rendered.html
+    assert all(f"Story {n}" in rendered.text for n in range(5))
+    assert rendered.text.count("Second paragraph.") == 2
+
+
+def test_only_http_links_are_rendered() -> None:
+    """A javascript: or relative link is not rendered as a link."""
+    rendered = render(digest_of(match(url="javascript:alert(1)")))
+
+    assert "javascript:" not in rendered.html and "javascript:" not in rendered.text
+    assert safe_link("https://e.org/x") == "https://e.org/x"
+    assert safe_link("/relative") is None and safe_link("data:text/html,hi") is None
+
+
+@pytest.mark.parametrize(
+    ("hour", "quiet"),
+    [(21, False), (22, True), (23, True), (3, True), (6, True), (7, False), (12, False)],
+)
+def test_quiet_hours_cross_midnight(hour: int, quiet: bool) -> None:
+    """Quiet hours 22:00-07:00 cover the night in the configured time zone."""
+    from datetime import time
+
+    now = datetime(2026, 3, 2, hour, 30, tzinfo=UTC)
+
+    assert in_quiet_hours(now, (time(22), time(7)), "UTC") is quiet

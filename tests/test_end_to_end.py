@@ -170,12 +170,13 @@ def test_seed_story_reaches_email_and_webhook_once(
     assert len(hooks) == 1
     assert verify(HOOK_SECRET, hooks[0].headers, hooks[0].body)
     document = json.loads(hooks[0].body)
-    assert [item["title"] for item in document["items"]] == [
+    [section] = document["sections"]
+    assert [item["title"] for item in section["items"]] == [
         "Kremlin says Trump invited Putin to White House"
     ]
-    assert "utm_" not in document["items"][0]["url"]
-    message_id = email.message_from_bytes(smtp_server.messages[0])["Message-ID"]
-    assert hooks[0].headers["webhook-id"] in message_id
+    assert "utm_" not in section["items"][0]["url"]
+    assert hooks[0].headers["webhook-id"] == document["id"]
+    assert email.message_from_bytes(smtp_server.messages[0])["Message-ID"].startswith("<nm-")
 
     second = run_once(config)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,11 +13,10 @@ import pytest
 
 from monitor.channels import build_channel
 from monitor.channels.base import Channel
-from monitor.config import FetchSettings, WebhookChannel
-from monitor.digest import build_digest, render
+from monitor.config import DigestSettings, FetchSettings, WebhookChannel
 from monitor.http import HttpClient
 from monitor.models import DeliveryStatus, Match
-from monitor.outbox import DrainReport, drain, retry_delay
+from monitor.outbox import DrainReport, drain, queue_due_digests, retry_delay
 from monitor.store import Store
 from tests.servers import LoopbackHTTPServer, Reply
 from tests.test_digest import match, topic
@@ -32,11 +32,14 @@ def store(tmp_path: Path) -> Store:
 
 
 def queue(store: Store, channels: list[str], item: Match | None = None) -> str:
+    """Record a match routed to `channels` and queue its digests; return the digest key."""
     item = item or match()
-    store.record_entries([], [item], NOW)
-    digest = build_digest(topic(), [item], NOW)
-    store.save_digest(digest, render(digest), channels, NOW)
-    return digest.key
+    store.record_entries([], [item], NOW, {item.topic: channels})
+    keys = queue_due_digests(
+        store, [topic()], channels=channels, now=NOW, settings=DigestSettings()
+    )
+    assert len(keys) == len(channels)
+    return keys[0]
 
 
 def run_drain(
@@ -87,6 +90,23 @@ def test_transient_failure_is_retried_later_then_sent_once(
     assert too_early == DrainReport() and on_time == DrainReport(sent=1) and after == DrainReport()
     hooks = [r for r in http_server.requests if r.path == "/hook"]
     assert len(hooks) == 2 and {r.headers["webhook-id"] for r in hooks} == {key}
+
+
+def test_quiet_hours_hold_non_urgent_topics(store: Store) -> None:
+    """During quiet hours a normal topic waits, an urgent one is sent."""
+    quiet = DigestSettings(quiet_hours="09:00-10:00")  # NOW is 9:30
+    calm, urgent = topic(), topic().model_copy(update={"name": "alarm", "urgent": True})
+    store.record_entries([], [match()], NOW, {"summit": ["inbox"]})
+    store.record_entries([], [replace(match(), topic="alarm")], NOW, {"alarm": ["inbox"]})
+
+    keys = queue_due_digests(store, [calm, urgent], channels=["inbox"], now=NOW, settings=quiet)
+    later = queue_due_digests(
+        store, [calm, urgent], channels=["inbox"], now=NOW + timedelta(hours=1), settings=quiet
+    )
+
+    assert len(keys) == 1 and len(later) == 1
+    assert '"name": "alarm"' in store.rendered_digest(keys[0]).json
+    assert '"name": "summit"' in store.rendered_digest(later[0]).json
 
 
 def test_permanent_failure_is_kept_as_failed(http_server: LoopbackHTTPServer, store: Store) -> None:
