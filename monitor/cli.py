@@ -35,6 +35,7 @@ COMMANDS = {
     "once": "poll every feed once, process, send what is due, and exit (for cron and tests)",
     "check": "validate the configuration; print every problem with its key and exit 2",
     "status": "show each feed's last success and error, and the outbox",
+    "outbox": "manage undelivered digests: `outbox retry` re-queues failed deliveries",
 }
 
 
@@ -50,7 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text in COMMANDS.items():
-        sub.add_parser(name, help=help_text, description=help_text)
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        if name == "outbox":
+            actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
+            retry = actions.add_parser(
+                "retry",
+                help="re-queue failed deliveries and resume stopped channels",
+                description="Put every failed delivery (or one channel's) back in the queue and "
+                "resume channels stopped by a 410 Gone; they are sent at the next cycle.",
+            )
+            retry.add_argument("--channel", metavar="NAME", help="only this channel")
     return parser
 
 
@@ -167,6 +177,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(_table(["url", "state", "last success", "last error", "failures", "next"], rows))
         counts = store.outbox_counts()
         print(f"\nOutbox: {counts.pending} pending, {counts.sent} sent, {counts.failed} failed")
+        for name, (reason, since) in store.stopped().items():
+            print(f"channel {name!r} STOPPED {_when(since, now)}: {reason}")
+        if counts.failed:
+            print("replay failed deliveries with `news-monitor outbox retry [--channel NAME]`")
         waiting = [d for d in store.deliveries() if d.status != "sent"]
         if waiting:
             print(
@@ -190,7 +204,26 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-HANDLERS = {"run": cmd_run, "once": cmd_once, "check": cmd_check, "status": cmd_status}
+def cmd_outbox(args: argparse.Namespace) -> int:
+    settings = _load(args)
+    store = Store(settings.store.url)
+    try:
+        store.migrate()
+        count = store.retry_failed(datetime.now(UTC), channel=args.channel)
+    finally:
+        store.close()
+    where = f" for channel {args.channel!r}" if args.channel else ""
+    print(f"{count} failed deliveries re-queued{where}; they are sent at the next cycle")
+    return 0
+
+
+HANDLERS = {
+    "run": cmd_run,
+    "once": cmd_once,
+    "check": cmd_check,
+    "status": cmd_status,
+    "outbox": cmd_outbox,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

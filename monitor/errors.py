@@ -145,10 +145,16 @@ class ParseError(MonitorError):
 
 
 class ExtractError(MonitorError):
-    """A page gave no main text; the entry is reported with its feed summary."""
+    """A page gave no main text; the entry is reported with its feed summary.
 
-    def __init__(self, message: str, *, url: str) -> None:
+    `reason` is a short stable code for notes and logs: "not html", "consent wall",
+    "paywall", "javascript required", "too little text", "no main text", "timeout",
+    "worker crashed", "failed".
+    """
+
+    def __init__(self, message: str, *, url: str, reason: str = "no main text") -> None:
         self.url = redact_url(url)
+        self.reason = reason
         super().__init__(f"{message}: {self.url}")
 
 
@@ -157,6 +163,8 @@ class DeliveryError(MonitorError):
 
     `permanent` failures (SMTP 5xx, HTTP 4xx other than 408/429) are not retried
     automatically; the others are retried with backoff, no sooner than `retry_after`.
+    `stop_channel` (a webhook answering 410 Gone) stops every delivery to the
+    channel until an operator runs `news-monitor outbox retry`.
     """
 
     def __init__(
@@ -167,8 +175,10 @@ class DeliveryError(MonitorError):
         permanent: bool = False,
         retry_after: float | None = None,
         hint: str | None = None,
+        stop_channel: bool = False,
     ) -> None:
         self.channel = channel
-        self.permanent = permanent
+        self.permanent = permanent or stop_channel
         self.retry_after = retry_after
+        self.stop_channel = stop_channel
         super().__init__(f"channel {channel!r}: {message}", hint=hint)

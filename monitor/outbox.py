@@ -112,7 +112,10 @@ async def drain(
     """Send every due delivery once; each channel's failure stays with that delivery."""
     rng = rng or random.Random()
     sent = retrying = failed = 0
+    stopped = set(store.stopped())
     for delivery in store.due_deliveries(None if ignore_backoff else now):
+        if delivery.channel in stopped:
+            continue  # waits, pending, until an operator resumes the channel
         channel = channels.get(delivery.channel)
         if channel is None:
             store.mark_failed(delivery.id, f"no channel named {delivery.channel!r} is configured")
@@ -122,6 +125,9 @@ async def drain(
         try:
             await channel.send(digest)
         except DeliveryError as exc:
+            if exc.stop_channel:
+                store.stop_channel(delivery.channel, str(exc), now)
+                stopped.add(delivery.channel)
             if exc.permanent:
                 store.mark_failed(delivery.id, str(exc))
                 log.error(

@@ -99,6 +99,7 @@ entries = Table(
     UniqueConstraint("feed_url", "key", name="uq_entries_feed_key"),
 )
 
+
 def _digest_columns() -> list[Column[Any]]:
     """The digests table as migration 0001 made it (fresh Column objects each call)."""
     return [
@@ -165,6 +166,16 @@ queue = Table(
 )
 
 
+# Channels an operator must look at before anything more is sent (e.g. a 410 Gone).
+stopped_channels = Table(
+    "stopped_channels",
+    metadata,
+    Column("channel", String(200), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("stopped_at", UTCDateTime, nullable=False),
+)
+
+
 def _initial_schema(conn: Connection) -> None:
     for table in (feeds, entries, digests, matches, deliveries):
         if table is digests:  # the 0001 shape: `channel` is added by 0003
@@ -182,6 +193,7 @@ def _digest_per_channel(conn: Connection) -> None:
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial_schema),
     ("0003_digest_per_channel", _digest_per_channel),
+    ("0004_stopped_channels", lambda conn: stopped_channels.create(conn)),
 ]
 
 
@@ -478,6 +490,33 @@ class Store:
             next_attempt=None,
             attempts=deliveries.c.attempts + 1,
         )
+
+    def stop_channel(self, channel: str, reason: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(stopped_channels.delete().where(stopped_channels.c.channel == channel))
+            conn.execute(
+                insert(stopped_channels).values(channel=channel, reason=reason, stopped_at=now)
+            )
+
+    def stopped(self) -> dict[str, tuple[str, datetime]]:
+        """Stopped channels: name -> (reason, since when)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(stopped_channels)).mappings().all()
+        return {row["channel"]: (row["reason"], row["stopped_at"]) for row in rows}
+
+    def retry_failed(self, now: datetime, *, channel: str | None = None) -> int:
+        """Put failed deliveries back in the queue and resume stopped channels; return how many."""
+        query = update(deliveries).where(deliveries.c.status == DeliveryStatus.FAILED.value)
+        resume = stopped_channels.delete()
+        if channel is not None:
+            query = query.where(deliveries.c.channel == channel)
+            resume = resume.where(stopped_channels.c.channel == channel)
+        with self.engine.begin() as conn:
+            count = conn.execute(
+                query.values(status=DeliveryStatus.PENDING.value, next_attempt=now)
+            ).rowcount
+            conn.execute(resume)
+        return int(count)
 
     def outbox_counts(self) -> OutboxCounts:
         with self.engine.connect() as conn:

@@ -31,9 +31,11 @@ def store(tmp_path: Path) -> Store:
     return store
 
 
-def queue(store: Store, channels: list[str], item: Match | None = None) -> str:
+def queue(
+    store: Store, channels: list[str], item: Match | None = None, url: str | None = None
+) -> str:
     """Record a match routed to `channels` and queue its digests; return the digest key."""
-    item = item or match()
+    item = item or (match(url=url) if url else match())
     store.record_entries([], [item], NOW, {item.topic: channels})
     keys = queue_due_digests(
         store, [topic()], channels=channels, now=NOW, settings=DigestSettings()
@@ -48,12 +50,15 @@ def run_drain(
     paths: dict[str, str],
     now: datetime,
     ignore_backoff: bool = False,
+    timeout: str = "5s",
 ) -> DrainReport:
     async def go() -> DrainReport:
         async with HttpClient(FetchSettings(allow_private=["127.0.0.1"])) as http:
             channels: dict[str, Channel] = {
                 name: build_channel(
-                    WebhookChannel(name=name, type="webhook", url=server.url(path)),
+                    WebhookChannel(
+                        name=name, type="webhook", url=server.url(path), timeout=timeout
+                    ),
                     secret="s3cret",
                     poster=http,
                     clock=lambda: now,

@@ -147,8 +147,9 @@ class WebhookSender(Channel):
             raise DeliveryError(
                 message,
                 channel=self.name,
-                permanent=True,
-                hint="the receiver removed this webhook; update or remove the channel",
+                stop_channel=True,
+                hint="the receiver removed this webhook; fix the channel, then run "
+                "`news-monitor outbox retry --channel NAME`",
             )
         if status in (408, 429) or status >= 500:
             raise DeliveryError(message, channel=self.name, retry_after=after)
