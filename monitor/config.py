@@ -133,9 +133,7 @@ class FetchSettings(_Section):
     max_entries: int = Field(
         500, gt=0, description="entries kept per feed document, newest first; the rest ignored"
     )
-    parse_workers: int = Field(
-        0, ge=0, description="feed-parsing processes; 0 means one per core"
-    )
+    parse_workers: int = Field(0, ge=0, description="feed-parsing processes; 0 means one per core")
     parse_timeout: Duration = Field(
         timedelta(seconds=30), description="deadline to parse one feed document"
     )
@@ -192,7 +190,49 @@ class DigestSettings(_Section):
 
 
 class StoriesSettings(_Section):
-    """How articles are grouped into stories and what counts as new (see monitor/stories.py)."""
+    """How articles are grouped into stories and what counts as new (see monitor/stories/)."""
+
+    window: Duration = Field(
+        timedelta(days=3),
+        description="an article joins a story only if the story had an article this recently; "
+        "older stories are forgotten",
+    )
+    duplicate_similarity: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="estimated Jaccard similarity of word shingles (MinHash) from which a text "
+        "is a copy of an earlier one (wire copy, re-post)",
+    )
+    shingle_words: int = Field(4, ge=1, le=10, description="words per shingle for copy detection")
+    join_similarity: float = Field(
+        0.15,
+        gt=0,
+        le=1,
+        description="TF-IDF cosine between an article and a story's centroid from which the "
+        "article may join the story",
+    )
+    similarity_half_life: Duration = Field(
+        timedelta(days=1),
+        description="time over which the similarity to a story is halved, counted from the "
+        "story's nearest article: a later event with the same actors needs closer wording",
+    )
+    min_event_terms: int = Field(
+        2,
+        ge=0,
+        description="significant terms an article must share with a story besides the names of "
+        "people, places and organisations, so that stories with the same actors stay apart",
+    )
+    paraphrase_overlap: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="share of a sentence's terms found in one sentence already told from which "
+        "it is a paraphrase (not new unless it brings a new name or figure)",
+    )
+    min_new_sentences: int = Field(
+        1, ge=1, description="new sentences an article needs to be a development"
+    )
 
 
 class ServiceSettings(_Section):
@@ -296,12 +336,22 @@ class WebhookChannel(_Channel):
     secret_file: Path | None = None
 
 
+class AppriseChannel(_Channel):
+    type: Literal["apprise"]
+    urls: list[SecretStr] = Field(
+        default_factory=list,
+        description="Apprise URLs (they carry tokens: prefer MONITOR_SECRETS__<NAME>__URLS)",
+    )
+
+
 class FilesChannel(_Channel):
     type: Literal["files"]
     directory: Path = Field(Path("data/digests"), description="where .eml/.html/.json go")
 
 
-ChannelConfig = Annotated[EmailChannel | WebhookChannel | FilesChannel, Field(discriminator="type")]
+ChannelConfig = Annotated[
+    EmailChannel | WebhookChannel | AppriseChannel | FilesChannel, Field(discriminator="type")
+]
 
 
 class Settings(BaseSettings):
@@ -345,6 +395,13 @@ class Settings(BaseSettings):
         sources.append(file_secret_settings)
         return tuple(sources)
 
+    def apprise_urls(self, channel: AppriseChannel) -> list[str]:
+        """The channel's Apprise URLs: MONITOR_SECRETS__<NAME>__URLS (space-separated) or TOML."""
+        from_env = self.secrets.get(channel.name.lower(), {}).get("urls")
+        if from_env is not None:
+            return from_env.get_secret_value().split()
+        return [url.get_secret_value() for url in channel.urls]
+
     def channel(self, name: str) -> ChannelConfig:
         for channel in self.channels:
             if channel.name == name:
@@ -369,7 +426,12 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("email", "webhook", "files"):  # the discriminator tag pydantic adds
+        elif part in (
+            "email",
+            "webhook",
+            "apprise",
+            "files",
+        ):  # the discriminator tag pydantic adds
             continue
         else:
             out += f".{part}" if out else str(part)

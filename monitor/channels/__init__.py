@@ -3,6 +3,7 @@
 build_channel(config, secret=..., poster=..., clock=...) -> Channel
 EmailSender   SMTP via aiosmtplib          (email.py)
 WebhookSender signed JSON POST via Poster  (webhook.py)
+AppriseSender any Apprise URL (optional)    (apprise.py)
 FileWriter    .eml/.html/.json on disk     (files.py)
 """
 
@@ -15,7 +16,7 @@ from monitor.channels.base import Channel, Poster
 from monitor.channels.email import EmailSender, build_email
 from monitor.channels.files import FileWriter
 from monitor.channels.webhook import WebhookSender, sign, verify
-from monitor.config import EmailChannel, FilesChannel, WebhookChannel
+from monitor.config import AppriseChannel, EmailChannel, FilesChannel, WebhookChannel
 
 __all__ = [
     "Channel",
@@ -31,9 +32,10 @@ __all__ = [
 
 
 def build_channel(
-    config: EmailChannel | WebhookChannel | FilesChannel,
+    config: EmailChannel | WebhookChannel | AppriseChannel | FilesChannel,
     *,
     secret: str | None,
+    urls: list[str] | None = None,
     poster: Poster,
     clock: Callable[[], datetime],
 ) -> Channel:
@@ -46,4 +48,8 @@ def build_channel(
         return EmailSender(config, secret)
     if isinstance(config, WebhookChannel):
         return WebhookSender(config, secret, poster, clock)
+    if isinstance(config, AppriseChannel):
+        from monitor.channels.apprise import AppriseSender  # optional dependency
+
+        return AppriseSender(config, urls or [])
     return FileWriter(config)
