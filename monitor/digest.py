@@ -27,7 +27,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 _env = Environment(
     loader=PackageLoader("monitor", "templates"),
-    autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
+    autoescape=select_autoescape(enabled_extensions=("html", "html.j2", "atom.j2")),
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
@@ -183,4 +183,18 @@ def render(digest: Digest) -> RenderedDigest:
         html=_env.get_template("digest.html.j2").render(context),
         json=json.dumps(to_document(digest), ensure_ascii=False, indent=2),
         created=digest.created,
+    )
+
+
+def render_atom(
+    topic: TopicConfig, stories: Sequence[tuple[str, Match, datetime]], now: datetime
+) -> str:
+    """A topic's latest stories as an Atom 1.0 document (newest first).
+
+    `stories` are (stable id, match, when it was found).
+    """
+    items = [(sid, m, found.isoformat(), safe_link(m.url)) for sid, m, found in stories]
+    updated = max((found for _, _, found in stories), default=now)
+    return _env.get_template("topic.atom.j2").render(
+        topic=topic, items=items, updated=updated.isoformat()
     )

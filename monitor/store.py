@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Engine,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     update,
 )
@@ -87,6 +89,9 @@ feeds = Table(
     Column("last_error_class", String(40)),
     Column("consecutive_failures", Integer, nullable=False, default=0),
     Column("next_check", UTCDateTime),
+    # What the last feed document asked for (RSS <ttl>, publishing rate), in seconds;
+    # a 304 carries no document, so it is remembered here (see monitor/schedule.py).
+    Column("hint_seconds", Float),
 )
 
 entries = Table(
@@ -189,9 +194,16 @@ def _digest_per_channel(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE digests ADD COLUMN channel VARCHAR(200)")
 
 
+def _feed_schedule(conn: Connection) -> None:
+    # A database made by 0001 after this column joined the table definition has it already.
+    if "hint_seconds" not in {c["name"] for c in inspect(conn).get_columns("feeds")}:
+        conn.exec_driver_sql("ALTER TABLE feeds ADD COLUMN hint_seconds FLOAT")
+
+
 # Ordered and append-only: a released migration is never edited, a new one is added.
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial_schema),
+    ("0002_feed_schedule", _feed_schedule),
     ("0003_digest_per_channel", _digest_per_channel),
     ("0004_stopped_channels", lambda conn: stopped_channels.create(conn)),
 ]
@@ -260,17 +272,27 @@ class Store:
     # -- feeds ----------------------------------------------------------------
 
     def feed_state(self, url: str) -> FeedState:
+        return self.feed_schedule(url)[0]
+
+    def feed_schedule(self, url: str) -> tuple[FeedState, timedelta | None]:
+        """The feed's state and the interval its last document asked for (None: nothing)."""
         with self.engine.connect() as conn:
             row = conn.execute(select(feeds).where(feeds.c.url == url)).mappings().first()
-        return _feed_state(row) if row else FeedState(url=url)
+        if not row:
+            return FeedState(url=url), None
+        hint = row["hint_seconds"]
+        return _feed_state(row), timedelta(seconds=hint) if hint else None
 
     def feed_states(self) -> list[FeedState]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(feeds).order_by(feeds.c.url)).mappings().all()
         return [_feed_state(row) for row in rows]
 
-    def save_feed_state(self, state: FeedState, *, title: str | None = None) -> None:
-        values = {
+    def save_feed_state(
+        self, state: FeedState, *, title: str | None = None, hint: timedelta | None = None
+    ) -> None:
+        """Save the state; `title` and `hint` only when given (a 304 keeps the last ones)."""
+        values: dict[str, Any] = {
             "etag": state.etag,
             "last_modified": state.last_modified,
             "last_checked": state.last_checked,
@@ -282,6 +304,8 @@ class Store:
         }
         if title is not None:
             values["title"] = title
+        if hint is not None:
+            values["hint_seconds"] = hint.total_seconds()
         with self.engine.begin() as conn:
             changed = conn.execute(update(feeds).where(feeds.c.url == state.url).values(**values))
             if changed.rowcount == 0:
@@ -381,6 +405,21 @@ class Store:
                 .where(queue.c.topic == topic, queue.c.channel == channel)
             )
         return value
+
+    def recent_matches(self, topic: str, limit: int) -> list[tuple[int, Match, datetime]]:
+        """The topic's latest stories, newest first: (id, match, when found)."""
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    select(matches)
+                    .where(matches.c.topic == topic)
+                    .order_by(matches.c.id.desc())
+                    .limit(limit)
+                )
+                .mappings()
+                .all()
+            )
+        return [(row["id"], _match(row), row["created"]) for row in rows]
 
     def match_counts(self, since: datetime) -> dict[str, int]:
         with self.engine.connect() as conn:

@@ -317,3 +317,24 @@ schedule = "every fortnight"
     assert any("fetch.max_bytes" in line for line in lines)
     assert any("feeds[0].url" in line for line in lines)
     assert any("topics[0].schedule" in line for line in lines)
+
+
+def test_topic_atom_feed_follows_the_stories(
+    tmp_path: Path, http_server: LoopbackHTTPServer
+) -> None:
+    """Each topic's stories are published as a well-formed Atom file any reader can follow."""
+    import feedparser
+
+    feed_url = serve_seed(http_server)
+    config = write_config(tmp_path, feeds=[feed_url])
+
+    run_once(config)
+
+    atom = tmp_path / "data" / "atom" / "us-russia-summit.xml"
+    parsed = feedparser.parse(atom.read_bytes())
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert parsed.version == "atom10"
+    [entry] = parsed.entries
+    assert entry.title == "Kremlin says Trump invited Putin to White House"
+    assert entry.link == http_server.url(ARTICLE_PATH)
+    assert "Ushakov still hopes" in entry.content[0].value
