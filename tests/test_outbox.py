@@ -72,12 +72,13 @@ def run_drain(
     return asyncio.run(go())
 
 
+@pytest.mark.parametrize("status", [429, 500, 503])
 def test_transient_failure_is_retried_later_then_sent_once(
-    http_server: LoopbackHTTPServer, store: Store
+    http_server: LoopbackHTTPServer, store: Store, status: int
 ) -> None:
-    """A 503 keeps the delivery pending until its retry time; then it is sent exactly once."""
+    """A 429/5xx keeps the delivery pending past its Retry-After; then it is sent once, same id."""
     key = queue(store, ["hook"])
-    http_server.route("/hook", Reply(b"busy", status=503, headers={"Retry-After": "300"}))
+    http_server.route("/hook", Reply(b"busy", status=status, headers={"Retry-After": "300"}))
 
     first = run_drain(http_server, store, {"hook": "/hook"}, NOW)
 
