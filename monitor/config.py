@@ -158,12 +158,25 @@ class ExtractSettings(_Section):
     min_chars: int = Field(
         200, ge=0, description="pages with less main text fall back to the feed summary"
     )
+    max_page_bytes: int = Field(
+        3_000_000,
+        gt=0,
+        description="pages longer than this are cut (at a tag) before extraction",
+    )
+    recycle_every: int = Field(
+        500, ge=0, description="pages after which a worker process is replaced; 0 never"
+    )
 
 
 _CLOCK_RANGE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 class DigestSettings(_Section):
+    images: bool = Field(
+        False,
+        description="show each article's lead image in HTML digests (a remote image: "
+        "many mail clients block those, and loading one tells the site you read it)",
+    )
     max_items: int = Field(
         20, gt=0, description="stories shown in full per topic; the rest are listed as headlines"
     )

@@ -144,6 +144,9 @@ def _item_document(item: Match) -> dict[str, Any]:
         "text": item.text,
         "matched_terms": list(item.terms),
         "note": item.note,
+        "image": safe_link(item.image),
+        "site_name": item.site_name,
+        "language": item.language,
     }
 
 
@@ -165,7 +168,8 @@ def to_document(digest: Digest) -> dict[str, Any]:
     }
 
 
-def render(digest: Digest) -> RenderedDigest:
+def render(digest: Digest, *, images: bool = False) -> RenderedDigest:
+    """Text, HTML and JSON of a digest; `images` shows lead images in the HTML part."""
     sections = [
         {
             "section": section,
@@ -175,7 +179,7 @@ def render(digest: Digest) -> RenderedDigest:
         for section in digest.sections
     ]
     subject = subject_for(digest)
-    context = {"digest": digest, "sections": sections, "subject": subject}
+    context = {"digest": digest, "sections": sections, "subject": subject, "images": images}
     return RenderedDigest(
         key=digest.key,
         subject=subject,

@@ -107,6 +107,9 @@ class Match:
     terms: tuple[str, ...] = ()  # query terms that matched
     note: str | None = None  # e.g. why the feed summary is shown instead of the article
     author: str | None = None
+    image: str | None = None  # lead image of the article (og:image), absolute http(s)
+    site_name: str | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

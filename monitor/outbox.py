@@ -84,7 +84,7 @@ def queue_due_digests(
             max_items=settings.max_items,
         )
         store.save_digest(
-            render(digest),
+            render(digest, images=settings.images),
             channel=channel,
             topics=[topic.name for topic, _ in due],
             queued=[q.id for _, waiting in due for q in waiting],

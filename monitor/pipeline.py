@@ -16,11 +16,12 @@ from urllib.parse import urlsplit
 
 from monitor.config import FeedConfig, TopicConfig
 from monitor.errors import ExtractError, FetchError, ParseError, redact_url
-from monitor.extract import Extractor
-from monitor.feeds import parse_feed
+from monitor.extract import Extractor, better_text, check_date
+from monitor.feeds import ParsePool, parse_feed
 from monitor.http import HttpClient
-from monitor.models import Article, Entry, FeedState, Match
+from monitor.models import Article, Entry, FeedState, Match, Response
 from monitor.query import Query
+from monitor.schedule import Rng, Rules, after_failure, after_success, default_rng, document_hint
 from monitor.store import Store
 from monitor.urls import canonical_url
 
@@ -31,6 +32,27 @@ _FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
+
+
+# Why the feed's own text is shown instead of the page, by ExtractError.reason.
+_FALLBACK_NOTES = {
+    "consent wall": "The page is a cookie-consent wall; showing the feed's text.",
+    "paywall": "The article is behind a paywall; showing the feed's text.",
+    "javascript required": "The page needs JavaScript to show the article; "
+    "showing the feed's text.",
+    "not html": "The link is not a web page; showing the feed's text.",
+    "no main text": "The article page had no readable text; showing the feed's text.",
+}
+
+
+def _story_url(entry: Entry, article: Article | None) -> str:
+    """The page's canonical URL when it stays on the same site, else the page or entry link."""
+    if article is None:
+        return entry.link or entry.key
+    canonical = article.canonical_url
+    if canonical and urlsplit(canonical).hostname == urlsplit(article.url).hostname:
+        return canonical  # a canonical on another host is more often wrong than right
+    return article.url
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,23 +82,49 @@ class Pipeline:
     max_backoff: timedelta
     routes: Mapping[str, Sequence[str]] = field(default_factory=dict)  # topic -> channels
 
-    async def poll(self, feed: FeedConfig, now: datetime) -> PollReport:
-        """Poll one feed and record what it brought; never raises for the feed's faults."""
-        state = replace(self.store.feed_state(feed.url), last_checked=now)
-        interval = feed.interval or self.default_interval
+    async def poll(
+        self,
+        feed: FeedConfig,
+        now: datetime,
+        *,
+        parser: ParsePool | None = None,
+        rules: Rules | None = None,
+        rng: Rng | None = None,
+    ) -> PollReport:
+        """Poll one feed and record what it brought; never raises for the feed's faults.
+
+        `parser` parses in worker processes (the service passes its pool; without one the
+        document is parsed here). `rules` and `rng` set the next check (monitor/schedule.py).
+        """
+        rules = rules or Rules(self.default_interval, self.max_backoff)
+        rng = rng or default_rng()
+        stored, hint = self.store.feed_schedule(feed.url)
+        state = replace(stored, last_checked=now)
+        interval = feed.interval or rules.default_interval
         try:
             response = await self.http.get(
                 feed.url, etag=state.etag, last_modified=state.last_modified, accept=_FEED_ACCEPT
             )
         except FetchError as exc:
-            return self._failed(state, exc, exc.error_class, interval, now, exc.retry_after)
-        if response.not_modified:
-            self._succeeded(state, interval, now, response.etag, response.last_modified)
+            return self._failed(
+                state, exc, exc.error_class, interval, now, exc.retry_after, rules=rules, rng=rng
+            )
+        if response.not_modified:  # nothing to parse: only the timers move
+            self._succeeded(
+                state, response, now, interval=interval, hint=hint, rules=rules, rng=rng
+            )
             return PollReport(feed.url, not_modified=True)
         try:
-            parsed = parse_feed(response.body, url=response.url, headers=response.headers)
+            if parser is None:
+                parsed = parse_feed(response.body, url=response.url, headers=response.headers)
+            else:
+                parsed = await parser.parse(
+                    response.body, url=response.url, headers=response.headers
+                )
         except ParseError as exc:
-            return self._failed(state, exc, exc.error_class, interval, now, None)
+            return self._failed(
+                state, exc, exc.error_class, interval, now, None, rules=rules, rng=rng
+            )
         if parsed.warning:
             log.warning(
                 "feed is malformed but readable url=%s problem=%s",
@@ -87,9 +135,19 @@ class Pipeline:
         new = self.store.unseen(feed.url, parsed.entries)
         found = [match for entry in new for match in await self._matches(entry, source)]
         added = self.store.record_entries(new, found, now, self.routes)
-        if parsed.ttl:  # the feed asks not to be polled more often than its <ttl>
-            interval = max(interval, timedelta(minutes=parsed.ttl))
-        self._succeeded(state, interval, now, response.etag, response.last_modified, parsed.title)
+        dates = [entry.published for entry in parsed.entries]
+        hint = document_hint(ttl_minutes=parsed.ttl, published=dates, now=now, rules=rules)
+        self._succeeded(
+            state,
+            response,
+            now,
+            interval=interval,
+            hint=hint,
+            rules=rules,
+            rng=rng,
+            title=parsed.title,
+            remember_hint=True,
+        )
         log.info(
             "feed polled url=%s entries=%d new=%d matches=%d",
             redact_url(feed.url),
@@ -107,8 +165,12 @@ class Pipeline:
         if not hits:
             return []
         article, note = await self._article(entry)
-        url = canonical_url(article.url if article else entry.link or entry.key)
-        text = article.text if article else (entry.content or entry.summary)
+        choice = better_text(entry.content, article)
+        text = choice.text if choice else entry.summary
+        date = check_date(entry.published, article.date if article else None)
+        if date.note:
+            log.info("dates differ url=%s note=%s", redact_url(entry.link or ""), date.note)
+        url = canonical_url(_story_url(entry, article))
         return [
             Match(
                 topic=topic.config.name,
@@ -118,10 +180,13 @@ class Pipeline:
                 title=entry.title or (article.title if article and article.title else url),
                 text=text,
                 source=source,
-                published=entry.published,
+                published=date.date,
                 terms=terms,
                 note=note,
                 author=entry.author or (article.author if article else None),
+                image=article.image if article else None,
+                site_name=article.site_name if article else None,
+                language=article.language if article else None,
             )
             for topic, terms in hits
         ]
@@ -132,39 +197,50 @@ class Pipeline:
             return None, "The entry has no link; showing the feed's text."
         try:
             page = await self.http.get(entry.link, accept=_PAGE_ACCEPT)
-            return await self.extractor.extract(page.body, url=page.url), None
+            article = await self.extractor.extract(
+                page.body, url=page.url, content_type=page.headers.get("content-type")
+            )
+            return article, None
         except FetchError as exc:
             log.warning("page not fetched url=%s error=%s", exc.url, exc)
-            return (
-                None,
+            return None, (
                 f"The article page could not be fetched ({exc.error_class}); "
-                "showing the feed's text.",
+                "showing the feed's text."
             )
         except ExtractError as exc:
-            log.warning("page gave no text url=%s error=%s", exc.url, exc)
-            return None, "The article page had no readable text; showing the feed's text."
+            log.warning("page gave no article url=%s reason=%s error=%s", exc.url, exc.reason, exc)
+            return None, _FALLBACK_NOTES.get(exc.reason, _FALLBACK_NOTES["no main text"])
 
     def _succeeded(
         self,
         state: FeedState,
-        interval: timedelta,
+        response: Response,
         now: datetime,
-        etag: str | None,
-        last_modified: str | None,
+        *,
+        interval: timedelta,
+        hint: timedelta | None,
+        rules: Rules,
+        rng: Rng,
         title: str | None = None,
+        remember_hint: bool = False,
     ) -> None:
+        """Record a 200 or 304: validators kept, failures reset, next check per the rules."""
+        next_check = after_success(
+            now, interval=interval, hint=hint, headers=response.headers, rules=rules, rng=rng
+        )
         self.store.save_feed_state(
             replace(
                 state,
-                etag=etag or state.etag,
-                last_modified=last_modified or state.last_modified,
+                etag=response.etag or state.etag,
+                last_modified=response.last_modified or state.last_modified,
                 last_success=now,
                 last_error=None,
                 last_error_class=None,
                 consecutive_failures=0,
-                next_check=now + interval,
+                next_check=next_check,
             ),
             title=title,
+            hint=(hint or timedelta(0)) if remember_hint else None,  # 0 forgets an old hint
         )
 
     def _failed(
@@ -175,18 +251,28 @@ class Pipeline:
         interval: timedelta,
         now: datetime,
         retry_after: float | None,
+        *,
+        rules: Rules | None = None,
+        rng: Rng | None = None,
     ) -> PollReport:
+        """Record a failure: its class, one more in a row, the next try with backoff."""
         failures = state.consecutive_failures + 1
-        wait = min(interval * 2 ** (failures - 1), self.max_backoff)
-        if retry_after is not None:
-            wait = max(wait, timedelta(seconds=retry_after))
+        rules = rules or Rules(self.default_interval, self.max_backoff)
+        next_check = after_failure(
+            now,
+            interval=interval,
+            failures=failures,
+            retry_after=retry_after,
+            rules=rules,
+            rng=rng or default_rng(),
+        )
         self.store.save_feed_state(
             replace(
                 state,
                 last_error=str(error),
                 last_error_class=str(error_class),
                 consecutive_failures=failures,
-                next_check=now + wait,
+                next_check=next_check,
             )
         )
         log.warning(
@@ -194,7 +280,7 @@ class Pipeline:
             redact_url(state.url),
             error_class,
             failures,
-            wait,
+            next_check - now,
             error,
         )
         return PollReport(state.url, error=str(error))

@@ -19,13 +19,24 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.channels import build_channel
 from monitor.channels.base import Channel
-from monitor.config import FilesChannel, Settings
-from monitor.errors import QueryError
+from monitor.config import (
+    AppriseChannel,
+    ChannelConfig,
+    EmailChannel,
+    FeedConfig,
+    FilesChannel,
+    Settings,
+    WebhookChannel,
+)
+from monitor.errors import QueryError, redact_url
 from monitor.extract import Extractor
+from monitor.feeds import ParsePool
 from monitor.http import HttpClient
 from monitor.outbox import DrainReport, drain, queue_due_digests
 from monitor.pipeline import Pipeline, PollReport, WatchedTopic
+from monitor.publish import write_atom_feeds
 from monitor.query import compile_query
+from monitor.schedule import Rules, is_due
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,9 +61,9 @@ def query_problems(settings: Settings) -> list[str]:
     return problems
 
 
-def channel_configs(settings: Settings) -> dict[str, object]:
+def channel_configs(settings: Settings) -> dict[str, ChannelConfig]:
     """Configured channels by name, plus the files channel that takes unrouted digests."""
-    configs: dict[str, object] = {c.name: c for c in settings.channels}
+    configs: dict[str, ChannelConfig] = {c.name: c for c in settings.channels}
     if DEFAULT_CHANNEL not in configs:
         configs[DEFAULT_CHANNEL] = FilesChannel(
             name=DEFAULT_CHANNEL, type="files", directory=settings.service.data_dir / "digests"
@@ -75,10 +86,17 @@ class Runtime:
         self.clock = clock
         self.store = Store(settings.store.url)
         self.http = HttpClient(settings.fetch)
+        self.parser = ParsePool(  # its processes start on the first feed to parse
+            workers=settings.fetch.parse_workers,
+            timeout=settings.fetch.parse_timeout.total_seconds(),
+            max_entries=settings.fetch.max_entries,
+        )
         self.extractor = Extractor(
             workers=settings.extract.workers,
             timeout=settings.extract.timeout.total_seconds(),
             min_chars=settings.extract.min_chars,
+            max_page_bytes=settings.extract.max_page_bytes,
+            recycle_every=settings.extract.recycle_every,
         )
         topics = [WatchedTopic(t, compile_query(t.query)) for t in settings.topics]
         self.pipeline = Pipeline(
@@ -91,18 +109,30 @@ class Runtime:
             routes={t.name: (t.channels or [DEFAULT_CHANNEL]) for t in settings.topics},
         )
         self.channels: dict[str, Channel] = {
-            name: build_channel(
-                config,  # type: ignore[arg-type]
-                secret=settings.secret(config) if not isinstance(config, FilesChannel) else None,  # type: ignore[arg-type]
-                poster=self.http,
-                clock=clock,
-            )
-            for name, config in channel_configs(settings).items()
+            name: self._channel(config) for name, config in channel_configs(settings).items()
         }
+
+    def _channel(self, config: ChannelConfig) -> Channel:
+        secret = None
+        if isinstance(config, EmailChannel | WebhookChannel):
+            secret = self.settings.secret(config)
+        urls = self.settings.apprise_urls(config) if isinstance(config, AppriseChannel) else None
+        return build_channel(config, secret=secret, urls=urls, poster=self.http, clock=self.clock)
 
     async def __aenter__(self) -> Runtime:
         self.store.migrate()
+        self.publish_atom()
         return self
+
+    def publish_atom(self) -> None:
+        """Rewrite every topic's Atom file (data_dir/atom/<topic>.xml)."""
+        write_atom_feeds(
+            self.store,
+            self.settings.topics,
+            [t.name for t in self.settings.topics],
+            self.settings.service.data_dir / "atom",
+            self.clock(),
+        )
 
     async def __aexit__(
         self,
@@ -111,23 +141,31 @@ class Runtime:
         tb: TracebackType | None,
     ) -> None:
         await self.http.close()
+        self.parser.close()
         self.extractor.close()
         self.store.close()
 
     async def poll(self, *, only_due: bool) -> list[PollReport]:
-        """Poll every feed (or the due ones) concurrently; the HTTP client caps concurrency."""
+        """Poll every feed (or the due ones) concurrently.
+
+        The HTTP client caps concurrent requests (fetch.max_connections, fetch.max_per_host)
+        and the parse pool the documents parsed at once; a feed's poll never fails another's.
+        """
         now = self.clock()
         feeds = self.settings.feeds
         if only_due:
-            states = {s.url: s for s in self.store.feed_states()}
-            feeds = [
-                f
-                for f in feeds
-                if f.url not in states
-                or states[f.url].next_check is None
-                or states[f.url].next_check <= now  # type: ignore[operator]
-            ]
-        return list(await asyncio.gather(*(self.pipeline.poll(f, now) for f in feeds)))
+            next_checks = {s.url: s.next_check for s in self.store.feed_states()}
+            feeds = [f for f in feeds if is_due(next_checks.get(f.url), now)]
+        rules = Rules.from_settings(self.settings.service)
+
+        async def poll_one(feed: FeedConfig) -> PollReport:
+            try:
+                return await self.pipeline.poll(feed, now, parser=self.parser, rules=rules)
+            except Exception as exc:  # a bug or a store error: this feed only, retried next tick
+                log.exception("poll failed url=%s", redact_url(feed.url))
+                return PollReport(feed.url, error=f"internal error: {type(exc).__name__}")
+
+        return list(await asyncio.gather(*(poll_one(f) for f in feeds)))
 
     async def deliver(self, *, ignore_backoff: bool) -> tuple[list[str], DrainReport]:
         now = self.clock()
@@ -144,6 +182,8 @@ class Runtime:
 
     async def cycle(self, *, only_due: bool, ignore_backoff: bool) -> CycleReport:
         polls = await self.poll(only_due=only_due)
+        if any(p.matches for p in polls):
+            self.publish_atom()
         keys, report = await self.deliver(ignore_backoff=ignore_backoff)
         return CycleReport(polls, keys, report)
 

@@ -105,21 +105,19 @@ entries = Table(
 )
 
 
-def _digest_columns() -> list[Column[Any]]:
-    """The digests table as migration 0001 made it (fresh Column objects each call)."""
-    return [
-        Column("key", String(200), primary_key=True),
-        Column("topic", String(200), nullable=False),  # the topics in it, comma-separated
-        Column("subject", Text, nullable=False),
-        Column("text", Text, nullable=False),
-        Column("html", Text, nullable=False),
-        Column("json", Text, nullable=False),
-        Column("headers", Text, nullable=False, default="{}"),
-        Column("created", UTCDateTime, nullable=False),
-    ]
-
-
-digests = Table("digests", metadata, *_digest_columns(), Column("channel", String(200)))
+digests = Table(
+    "digests",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("topic", String(200), nullable=False),  # the topics in it, comma-separated
+    Column("subject", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("html", Text, nullable=False),
+    Column("json", Text, nullable=False),
+    Column("headers", Text, nullable=False, default="{}"),
+    Column("created", UTCDateTime, nullable=False),
+    Column("channel", String(200)),  # added by 0003
+)
 
 matches = Table(
     "matches",
@@ -137,6 +135,9 @@ matches = Table(
     Column("note", Text),
     Column("author", Text),
     Column("created", UTCDateTime, nullable=False),
+    Column("image", Text),  # added by 0005
+    Column("site_name", Text),  # added by 0005
+    Column("language", String(20)),  # added by 0005
     Column("digest_key", String(200), ForeignKey("digests.key")),
     UniqueConstraint("topic", "url", name="uq_matches_topic_url"),
 )
@@ -181,17 +182,27 @@ stopped_channels = Table(
 )
 
 
+def _add_missing_columns(conn: Connection, table: Table, *names: str) -> None:
+    """ALTER TABLE … ADD COLUMN for each named column the database lacks.
+
+    0001 creates the tables as they are defined today, so on a new database the
+    later column additions find their columns there already and do nothing.
+    """
+    have = {column["name"] for column in inspect(conn).get_columns(table.name)}
+    for name in names:
+        if name not in have:
+            kind = table.c[name].type.compile(conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}")
+
+
 def _initial_schema(conn: Connection) -> None:
     for table in (feeds, entries, digests, matches, deliveries):
-        if table is digests:  # the 0001 shape: `channel` is added by 0003
-            Table("digests", MetaData(), *_digest_columns()).create(conn)
-        else:
-            table.create(conn)
+        table.create(conn)
 
 
 def _digest_per_channel(conn: Connection) -> None:
-    queue.create(conn)
-    conn.exec_driver_sql("ALTER TABLE digests ADD COLUMN channel VARCHAR(200)")
+    queue.create(conn, checkfirst=True)
+    _add_missing_columns(conn, digests, "channel")
 
 
 def _feed_schedule(conn: Connection) -> None:
@@ -205,7 +216,11 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial_schema),
     ("0002_feed_schedule", _feed_schedule),
     ("0003_digest_per_channel", _digest_per_channel),
-    ("0004_stopped_channels", lambda conn: stopped_channels.create(conn)),
+    ("0004_stopped_channels", lambda conn: stopped_channels.create(conn, checkfirst=True)),
+    (
+        "0005_match_metadata",
+        lambda conn: _add_missing_columns(conn, matches, "image", "site_name", "language"),
+    ),
 ]
 
 
@@ -601,6 +616,9 @@ def _match_values(match: Match) -> dict[str, Any]:
         "terms": json.dumps(list(match.terms)),
         "note": match.note,
         "author": match.author,
+        "image": match.image,
+        "site_name": match.site_name,
+        "language": match.language,
     }
 
 
@@ -617,6 +635,9 @@ def _match(row: Any) -> Match:
         terms=tuple(json.loads(row["terms"])),
         note=row["note"],
         author=row["author"],
+        image=row["image"],
+        site_name=row["site_name"],
+        language=row["language"],
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 
@@ -179,3 +180,13 @@ def test_quiet_hours_cross_midnight(hour: int, quiet: bool) -> None:
     now = datetime(2026, 3, 2, hour, 30, tzinfo=UTC)
 
     assert in_quiet_hours(now, (time(22), time(7)), "UTC") is quiet
+
+
+def test_lead_image_only_when_asked() -> None:
+    """The lead image appears in the HTML part only with digest.images on, and only http(s)."""
+    item = replace(match(), image="https://e.org/lead.jpg")
+    bad = replace(match(url="https://e.org/b"), image="javascript:alert(1)")
+
+    assert "<img" not in render(digest_of(item)).html
+    shown = render(digest_of(item, bad), images=True).html
+    assert shown.count("<img") == 1 and 'src="https://e.org/lead.jpg"' in shown

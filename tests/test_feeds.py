@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import pickle
 import re
 import time
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from monitor.errors import ParseError
-from monitor.feeds import entry_key, parse_feed
+from monitor.feeds import MAX_AUTHOR, cut_long_authors, entry_key, parse_feed
 from monitor.models import ErrorClass
 
 DATA = Path(__file__).parent / "data"
@@ -296,3 +298,64 @@ def test_html_in_titles_and_summaries_becomes_plain_text() -> None:
     (entry,) = parse_feed(body, url=FEED_URL).entries
     assert entry.title == "Bold & news"
     assert entry.summary == "First para. Second link"
+
+
+def test_megabyte_author_is_cut_before_feedparser() -> None:
+    """A 1 MB <author> (which would send feedparser's e-mail regex quadratic) comes back cut."""
+    long_author = "a" * 1_000_000  # letters only: the worst case for the e-mail regex
+    body = (
+        '<?xml version="1.0"?><rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        f"<channel><title>T</title><item><title>One</title><author>{long_author}</author>"
+        f"<guid>g1</guid></item><item><title>Two</title><dc:creator><![CDATA[{long_author}]]>"
+        "</dc:creator><guid>g2</guid></item></channel></rss>"
+    ).encode()
+    cut = cut_long_authors(body)
+    assert len(cut) < 5_000
+    one, two = parse_feed(body, url=FEED_URL).entries
+    assert one.author == "a" * MAX_AUTHOR and two.author == "a" * MAX_AUTHOR
+    assert (one.title, two.title) == ("One", "Two")
+
+
+def test_atom_author_name_is_cut_and_short_authors_untouched() -> None:
+    """Atom <name> is cut like RSS <author>; documents without long authors are not copied."""
+    atom = (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>'
+        f"<entry><title>A</title><id>urn:a</id><author><name>{'é' * 100_000}</name>"
+        "</author></entry></feed>"
+    ).encode()
+    (entry,) = parse_feed(atom, url=FEED_URL).entries
+    assert entry.author is not None and set(entry.author) == {"é"}
+    assert len(entry.author) <= MAX_AUTHOR
+    normal = (DATA / "seed" / "feed.xml").read_bytes()
+    assert cut_long_authors(normal) is normal
+
+
+def test_entries_capped_newest_first() -> None:
+    """Past max_entries, the newest entries by date are kept, in document order."""
+    items = "".join(
+        f"<item><title>E{n}</title><guid>e{n}</guid>"
+        f"<pubDate>{format_datetime(datetime(2025, 1, 1 + n, tzinfo=UTC))}</pubDate></item>"
+        for n in (3, 9, 1, 7, 5)
+    )
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>'.encode()
+    feed = parse_feed(body, url=FEED_URL, max_entries=3)
+    assert [e.title for e in feed.entries] == ["E9", "E7", "E5"]
+    assert len(parse_feed(body, url=FEED_URL).entries) == 5
+
+
+def test_json_feed_entries_capped_newest_first() -> None:
+    """JSON Feed items are capped the same way; undated items rank last."""
+    items = [
+        {"id": str(n), "title": f"J{n}", "date_published": f"2025-01-0{n}T00:00:00Z"}
+        for n in (2, 5, 1)
+    ]
+    items.append({"id": "x", "title": "undated"})
+    doc = {"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": items}
+    feed = parse_feed(json.dumps(doc).encode(), url=FEED_URL, max_entries=2)
+    assert [e.title for e in feed.entries] == ["J2", "J5"]
+
+
+def test_parsed_feed_pickles() -> None:
+    """ParsedFeed and its entries cross process boundaries unchanged (the parse pool)."""
+    feed = parse_feed((DATA / "seed" / "feed.xml").read_bytes(), url=FEED_URL)
+    assert pickle.loads(pickle.dumps(feed)) == feed

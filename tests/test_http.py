@@ -9,7 +9,7 @@ import ipaddress
 import time
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -88,6 +88,14 @@ def get_from_raw(settings: FetchSettings, handle: Handler) -> Response:
             return await client.get(url)
 
     return run(settings, action)
+
+
+@pytest.fixture(scope="module")
+def refused_server() -> Iterator[LoopbackHTTPServer]:
+    """A second real server on 127.0.0.1 that tests refuse to reach: its requests must stay []."""
+    server = LoopbackHTTPServer()
+    yield server
+    server.close()
 
 
 @functools.cache
@@ -476,3 +484,78 @@ def test_is_allowed_address_entries(
     """allow_private entries match exact hosts, host:port pairs and CIDRs, nothing wider."""
     ip = ipaddress.ip_address(address)
     assert is_allowed_address(ip, port, host, entries) is allowed
+
+
+# --- every refused address form, against a server that would answer ------------------------
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",  # loopback literal
+        "localhost",  # loopback by name (the resolver refuses its answers)
+        "LocalHost",  # mixed case
+        "127.1",  # short dotted form (inet_aton)
+        "2130706433",  # decimal
+        "0x7f000001",  # hexadecimal
+        "0177.0.0.1",  # octal
+        "0.0.0.0",  # unspecified: Linux connects it to loopback
+        "[::ffff:127.0.0.1]",  # IPv4-mapped
+        "[::ffff:7f00:1]",  # IPv4-mapped, hex
+        "[0:0:0:0:0:ffff:127.0.0.1]",  # IPv4-mapped, long form
+        "[::1]",  # IPv6 loopback
+        "[::]",  # IPv6 unspecified
+        "[64:ff9b::7f00:1]",  # NAT64 of 127.0.0.1
+        "[2002:7f00:1::]",  # 6to4 of 127.0.0.1
+        "user:pass@127.0.0.1",  # userinfo in front of a loopback host
+    ],
+)
+def test_refused_address_forms_never_reach_the_server(
+    refused_server: LoopbackHTTPServer, host: str
+) -> None:
+    """Each way of writing a non-public address is refused before connecting: zero hits."""
+    refused_server.reset()
+    refused_server.route("/feed", Reply(b"internal"))
+    # allow only a port nothing listens on: loopback is reachable, but not allowed
+    settings = fetch_settings(allow_private=["127.0.0.1:1"])
+    with pytest.raises(BlockedError) as caught:
+        get(settings, f"http://{host}:{refused_server.port}/feed")
+    assert caught.value.error_class is ErrorClass.BLOCKED
+    assert "pass@" not in str(caught.value)
+    assert refused_server.requests == []
+
+
+def test_refused_server_is_reachable_when_allowed(refused_server: LoopbackHTTPServer) -> None:
+    """The control for the test above: allowed, the same server answers (one hit)."""
+    refused_server.reset()
+    refused_server.route("/feed", Reply(b"internal"))
+    settings = fetch_settings(allow_private=[f"127.0.0.1:{refused_server.port}"])
+    assert get(settings, f"http://127.0.0.1:{refused_server.port}/feed").body == b"internal"
+    assert len(refused_server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "100.127.255.254",  # CGNAT, top
+        "192.0.0.1",  # IETF protocol assignments
+        "192.0.2.1",  # TEST-NET-1
+        "198.18.0.1",  # benchmarking
+        "198.51.100.1",  # TEST-NET-2
+        "203.0.113.1",  # TEST-NET-3
+        "239.255.255.250",  # multicast (SSDP)
+        "::ffff:169.254.169.254",  # mapped link-local (cloud metadata)
+        "::ffff:100.64.0.1",  # mapped CGNAT
+        "::ffff:224.0.0.1",  # mapped multicast
+        "::ffff:240.0.0.1",  # mapped reserved
+        "::127.0.0.1",  # IPv4-compatible (deprecated)
+        "2001:db8::1",  # documentation
+        "100::1",  # discard-only
+        "2002:a9fe:a9fe::",  # 6to4 of link-local
+        "fe80::1%1",  # scoped link-local
+    ],
+)
+def test_more_non_public_forms_refused(address: str) -> None:
+    """CGNAT, test nets, multicast and mapped/6to4 forms of them are not public."""
+    ip = ipaddress.ip_address(address)
+    assert is_allowed_address(ip, 80, address, []) is False

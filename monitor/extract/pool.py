@@ -1,11 +1,13 @@
-"""Article page → `Article`: trafilatura's only home, run in a process pool.
+"""The process pool that runs the worker: sized to the cores, a hard timeout per page.
 
 trafilatura is not thread-safe and has no timeout of its own outside its CLI, so every page
 is extracted in a worker process ("forkserver" context, never "fork": the service runs
-threads). The worker returns plain strings only. A page that runs past `timeout`, or a pool
-that breaks, costs that page an `ExtractError`; the pool's processes are killed and a fresh
-pool starts on next use. trafilatura's own downloader (`fetch_url`) is never used: pages
-come from our HTTP client.
+threads). A page that runs past `timeout`, or a pool that breaks (a worker crashed), costs
+that page an `ExtractError`; the pool's processes are killed and a fresh pool starts on next
+use. Workers are replaced after `recycle_every` pages (`max_tasks_per_child`) so memory that
+lxml and trafilatura's caches keep stays flat. Pages over `max_page_bytes` are truncated
+before they cross to the worker (at the last tag boundary): the article is near the top,
+the bulk of a huge page is inline data and scripts.
 """
 
 from __future__ import annotations
@@ -13,64 +15,29 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import re
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
-from typing import Any, Self
-
-import trafilatura
+from typing import Self
 
 from monitor.errors import ExtractError
+from monitor.extract.worker import DEFAULT_MAX_BYTES, Job, Result, run
 from monitor.models import Article
 
-Worker = Callable[[bytes | str, str], dict[str, str | None] | None]
+Worker = Callable[[Job], Result]
 
 _STARTUP_TIMEOUT = 120.0  # starting a worker (importing trafilatura) is not charged to a page
-_WS = re.compile(r"\s+")
+_TAG_SEARCH = 65_536  # how far back from the cap a truncation looks for a '<'
 
 
-def extract_sync(html: bytes | str, url: str) -> dict[str, str | None] | None:
-    """Extract one page in the current process; plain strings out, None when there is no text.
-
-    Paragraphs of `text` are separated by a blank line. A first paragraph that repeats the
-    title (the page's <h1>) is dropped: the title is returned apart.
-    """
-    try:
-        doc: Any = trafilatura.bare_extraction(
-            html,
-            url=url,
-            with_metadata=True,
-            include_comments=False,
-            favor_precision=True,
-            deduplicate=False,
-        )
-    except Exception as exc:  # re-raised as a plain, picklable error for the parent
-        raise RuntimeError(f"trafilatura failed: {type(exc).__name__}: {exc}"[:500]) from None
-    if doc is None:
-        return None
-    data = doc if isinstance(doc, dict) else doc.as_dict()
-    title = _string(data.get("title"))
-    paragraphs = [
-        p
-        for p in (_WS.sub(" ", line).strip() for line in (data.get("text") or "").split("\n"))
-        if p
-    ]
-    if paragraphs and title and paragraphs[0] == _WS.sub(" ", title).strip():
-        paragraphs = paragraphs[1:]
-    return {
-        "title": title,
-        "text": "\n\n".join(paragraphs),
-        "author": _string(data.get("author")),
-        "date": _string(data.get("date")),
-        "site_name": _string(data.get("sitename")),
-    }
-
-
-def _string(value: object) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
+def truncate(body: bytes, max_bytes: int) -> bytes:
+    """`body` cut to at most `max_bytes`, before the last '<' near the cut (no half tag)."""
+    if len(body) <= max_bytes:
+        return body
+    cut = body.rfind(b"<", max(0, max_bytes - _TAG_SEARCH), max_bytes)
+    return body[: cut if cut > 0 else max_bytes]
 
 
 def _ready() -> bool:
@@ -82,7 +49,7 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has already imported trafilatura: fast restarts.
-        context.set_forkserver_preload([__name__])
+        context.set_forkserver_preload(["monitor.extract.worker"])
         return context
     return multiprocessing.get_context("spawn")
 
@@ -92,8 +59,8 @@ class Extractor:
 
     `workers` 0 means `os.cpu_count()`. At most `workers` pages are extracted at once; the
     others wait their turn, and only the time a page spends in a worker counts against
-    `timeout`. `worker` replaces `extract_sync` (tests use it to run a hanging function); it
-    must be a top-level, picklable function.
+    `timeout`. `recycle_every` 0 keeps workers for the pool's life. `worker` replaces the
+    default (tests use it to hang or crash); it must be a top-level, picklable function.
     """
 
     def __init__(
@@ -102,56 +69,82 @@ class Extractor:
         workers: int = 0,
         timeout: float = 30.0,
         min_chars: int = 200,
-        worker: Worker = extract_sync,
+        max_page_bytes: int = DEFAULT_MAX_BYTES,
+        recycle_every: int = 500,
+        worker: Worker = run,
     ) -> None:
         self.workers = workers if workers > 0 else (os.cpu_count() or 1)
         self.timeout = timeout
         self.min_chars = min_chars
+        self.max_page_bytes = max_page_bytes
+        self.recycle_every = recycle_every
         self._worker = worker
         self._pool: ProcessPoolExecutor | None = None
         self._pool_ready: Future[bool] | None = None
         self._killed: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()  # by us, on purpose
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
-    async def extract(self, html: bytes, *, url: str) -> Article:
-        """The article in `html` fetched from `url`; ExtractError if there is no usable text."""
+    async def extract(self, html: bytes, *, url: str, content_type: str | None = None) -> Article:
+        """The article in `html` fetched from `url`; ExtractError (with a `reason`) if none.
+
+        `content_type` is the response's Content-Type header: its charset is the first
+        choice after a byte order mark, and its type tells plain text from other non-HTML.
+        """
+        job = Job(truncate(html, self.max_page_bytes), url, content_type, self.min_chars)
         async with self._semaphore():
-            result = await self._run(html, url, retry=True)
-        if result is None:
-            raise ExtractError("no main text", url=url)
-        text = result.get("text") or ""
-        if len(text) < self.min_chars:
-            raise ExtractError(f"too little text ({len(text)} characters)", url=url)
+            result = await self._run(job, retry=True)
+        error = result.get("error")
+        if error is not None:
+            raise ExtractError(result.get("detail") or error, url=url, reason=error)
         return Article(
             url=url,
             title=result.get("title"),
-            text=text,
+            text=result.get("text") or "",
             author=result.get("author"),
             date=result.get("date"),
             site_name=result.get("site_name"),
+            language=result.get("language"),
+            canonical_url=result.get("canonical_url"),
+            image=result.get("image"),
         )
 
-    async def _run(self, html: bytes, url: str, *, retry: bool) -> dict[str, str | None] | None:
+    async def _run(self, job: Job, *, retry: bool) -> Result:
+        url = job.url
         pool = await self._ready_pool(url)
-        future: Future[dict[str, str | None] | None] = pool.submit(self._worker, html, url)
+        try:
+            future: Future[Result] = pool.submit(self._worker, job)
+        except BrokenProcessPool:  # broken between start-up and now: start anew once
+            self._kill(pool)
+            if retry:
+                return await self._run(job, retry=False)
+            raise ExtractError(
+                "extraction workers broke", url=url, reason="worker crashed"
+            ) from None
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except TimeoutError:
             self._kill(pool)
-            raise ExtractError(f"extraction took longer than {self.timeout:g} s", url=url) from None
+            raise ExtractError(
+                f"extraction took longer than {self.timeout:g} s", url=url, reason="timeout"
+            ) from None
         except BrokenProcessPool:
             killed_for_another_page = pool in self._killed
             self._kill(pool)
             if killed_for_another_page and retry:
-                return await self._run(html, url, retry=False)
-            raise ExtractError("extraction worker crashed", url=url) from None
+                return await self._run(job, retry=False)
+            raise ExtractError(
+                "extraction worker crashed", url=url, reason="worker crashed"
+            ) from None
         except Exception as exc:
-            raise ExtractError(f"extraction failed ({exc})", url=url) from None
+            raise ExtractError(f"extraction failed ({exc})", url=url, reason="failed") from None
 
     async def _ready_pool(self, url: str) -> ProcessPoolExecutor:
         if self._pool is None:
-            context = _mp_context()
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=_mp_context(),
+                max_tasks_per_child=self.recycle_every or None,
+            )
             self._pool_ready = self._pool.submit(_ready)
         pool, ready = self._pool, self._pool_ready
         if ready is not None and not ready.done():
@@ -159,7 +152,9 @@ class Extractor:
                 await asyncio.wait_for(asyncio.wrap_future(ready), _STARTUP_TIMEOUT)
             except (TimeoutError, BrokenProcessPool):
                 self._kill(pool)
-                raise ExtractError("extraction workers did not start", url=url) from None
+                raise ExtractError(
+                    "extraction workers did not start", url=url, reason="worker crashed"
+                ) from None
         return pool
 
     def _semaphore(self) -> asyncio.Semaphore:
@@ -168,6 +163,12 @@ class Extractor:
         if self._slots is None or self._slots[0] is not loop:
             self._slots = (loop, asyncio.Semaphore(self.workers))
         return self._slots[1]
+
+    def worker_pids(self) -> list[int]:
+        """The process ids of the current workers (for benchmarks and tests)."""
+        pool = self._pool
+        processes = dict(getattr(pool, "_processes", None) or {}) if pool else {}
+        return [pid for pid in processes if pid is not None]
 
     def _kill(self, pool: ProcessPoolExecutor) -> None:
         """Kill `pool`'s processes (a hung trafilatura never returns); the next call starts anew."""

@@ -1,0 +1,178 @@
+"""A loopback feed farm for the fetch benchmark: N feeds on 127.0.0.2... in one aiohttp process.
+
+Feed i lives at http://127.0.0.<2 + i % hosts>:<port>/feed/<i>.xml, spread over `hosts`
+loopback addresses so per-host connection limits act as they would across many sites.
+Even feeds are RSS 2.0, odd ones Atom; each has 20-50 entries. Every request waits a random
+20-300 ms before answering. ETag / If-None-Match is honoured (304). A share of feeds fails
+(HTTP 500). The farm has generations: `POST /_generation?n=k` makes a share of feeds
+(chosen by a seeded RNG, the same in every run) publish one new entry per generation.
+`GET /_stats` gives requests, 304s, errors and body bytes since `POST /_stats/reset`.
+
+    python -m bench.farm --feeds 1000 --hosts 50 --port 8900
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+from aiohttp import web
+
+WORDS = [
+    *("government", "minister", "election", "market", "storm", "climate", "court", "police"),
+    *("health", "school", "energy", "trade", "talks", "summit", "report", "city", "council"),
+    *("union", "strike", "vaccine", "flood", "fire", "budget", "tax", "bank", "rate", "growth"),
+    *("deal", "border", "army", "peace", "treaty", "science", "space", "research", "data"),
+]
+BASE_TIME = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def feed_url(i: int, *, hosts: int, port: int) -> str:
+    return f"http://127.0.0.{2 + i % hosts}:{port}/feed/{i}.xml"
+
+
+def entry_count(i: int) -> int:
+    return 20 + (i * 7919) % 31  # 20-50, fixed per feed
+
+
+def changed_feeds(n_feeds: int, share: float, generation: int, seed: int = 6) -> set[int]:
+    """The feeds that publish in `generation` (1, 2, …): the same set in every run."""
+    rng = random.Random(seed * 1_000_003 + generation)
+    return set(rng.sample(range(n_feeds), round(n_feeds * share)))
+
+
+def failing(i: int, share: float) -> bool:
+    return share > 0 and (i * 2654435761) % 10_000 < share * 10_000
+
+
+def _text(rng: random.Random, words: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(words))
+
+
+def feed_body(i: int, published: int) -> bytes:
+    """Feed i after it has published `published` extra entries (0 at generation 0)."""
+    count = entry_count(i)
+    items = []
+    for n in range(published + count - 1, published - 1, -1):  # newest first
+        rng = random.Random(i * 100_003 + n)
+        when = BASE_TIME + timedelta(hours=n * 3 + i % 3)
+        title = _text(rng, 8).capitalize()
+        para = " ".join(f"<p>{_text(rng, 25)}.</p>" for _ in range(3))
+        link = f"https://site{i}.example.org/news/{n}-{'-'.join(title.lower().split()[:4])}"
+        items.append((n, title, para, link, when))
+    if i % 2 == 0:
+        body = "".join(
+            f"<item><title>{t}</title><link>{link}</link><guid>{link}</guid>"
+            f"<pubDate>{format_datetime(when)}</pubDate>"
+            f"<description><![CDATA[{p}]]></description><author>desk@site{i}.example.org "
+            f"(News Desk)</author></item>"
+            for n, t, p, link, when in items
+        )
+        doc = (
+            f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Site {i} news</title><link>https://site{i}.example.org/</link>"
+            f"<description>Feed {i}</description>{body}</channel></rss>"
+        )
+    else:
+        body = "".join(
+            f'<entry><title>{t}</title><link href="{link}"/><id>{link}</id>'
+            f"<updated>{when.isoformat()}</updated><author><name>Reporter {n % 9}</name>"
+            f'</author><summary type="html"><![CDATA[{p}]]></summary></entry>'
+            for n, t, p, link, when in items
+        )
+        doc = (
+            f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+            f'<title>Site {i} news</title><id>urn:site:{i}</id><link href="https://site{i}.example.org/"/>'
+            f"<updated>{BASE_TIME.isoformat()}</updated>{body}</feed>"
+        )
+    return doc.encode()
+
+
+class Farm:
+    def __init__(self, feeds: int, changed: float, failing_share: float, seed: int) -> None:
+        self.feeds = feeds
+        self.changed = changed
+        self.failing_share = failing_share
+        self.seed = seed
+        self.published = [0] * feeds
+        self.cache: dict[int, tuple[str, bytes]] = {}
+        self.rng = random.Random(seed)
+        self.stats = {"requests": 0, "not_modified": 0, "errors": 0, "bytes": 0}
+
+    def body(self, i: int) -> tuple[str, bytes]:
+        version = self.published[i]
+        cached = self.cache.get(i)
+        tag = f'"{i}-{version}"'
+        if cached is None or cached[0] != tag:
+            cached = (tag, feed_body(i, version))
+            self.cache[i] = cached
+        return cached
+
+    async def feed(self, request: web.Request) -> web.StreamResponse:
+        i = int(request.match_info["i"])
+        await asyncio.sleep(self.rng.uniform(0.020, 0.300))
+        self.stats["requests"] += 1
+        if i >= self.feeds:
+            return web.Response(status=404)
+        if failing(i, self.failing_share):
+            self.stats["errors"] += 1
+            return web.Response(status=500, text="farm: failing feed")
+        tag, body = self.body(i)
+        if request.headers.get("If-None-Match") == tag:
+            self.stats["not_modified"] += 1
+            return web.Response(status=304, headers={"ETag": tag})
+        self.stats["bytes"] += len(body)
+        content_type = "application/rss+xml" if i % 2 == 0 else "application/atom+xml"
+        return web.Response(body=body, headers={"ETag": tag, "Content-Type": content_type})
+
+    async def generation(self, request: web.Request) -> web.Response:
+        n = int(request.query["n"])
+        self.published = [0] * self.feeds
+        for g in range(1, n + 1):
+            for i in changed_feeds(self.feeds, self.changed, g, self.seed):
+                self.published[i] += 1
+        return web.json_response({"generation": n})
+
+    async def get_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats)
+
+    async def reset_stats(self, request: web.Request) -> web.Response:
+        self.stats = dict.fromkeys(self.stats, 0)
+        return web.json_response(self.stats)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    farm = Farm(args.feeds, args.changed, args.failing, args.seed)
+    app = web.Application()
+    app.router.add_get("/feed/{i:\\d+}.xml", farm.feed)
+    app.router.add_post("/_generation", farm.generation)
+    app.router.add_get("/_stats", farm.get_stats)
+    app.router.add_post("/_stats/reset", farm.reset_stats)
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+    await runner.setup()
+    for host in range(args.hosts):
+        await web.TCPSite(runner, f"127.0.0.{2 + host}", args.port, backlog=1024).start()
+    print(json.dumps({"ready": True, "port": args.port}), flush=True)
+    await asyncio.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--hosts", type=int, default=50)
+    parser.add_argument("--port", type=int, default=8900)
+    parser.add_argument(
+        "--changed", type=float, default=0.10, help="share publishing per generation"
+    )
+    parser.add_argument("--failing", type=float, default=0.01, help="share answering HTTP 500")
+    parser.add_argument("--seed", type=int, default=6)
+    args = parser.parse_args()
+    asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()

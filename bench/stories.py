@@ -1,0 +1,257 @@
+"""Story grouping on the dev corpus, against an exact-title baseline, and its scaling.
+
+    .venv/bin/python bench/stories.py            # corpus (both datasets) + 1k/10k/100k scaling
+    .venv/bin/python bench/stories.py --quick    # corpus + 1k/10k scaling
+
+The corpus run replays ../shared/corpus/clusters/stream.jsonl in time order, one
+dataset at a time (UCI: headlines only, text = title; NewsWCL50: full texts), mixed
+with the 56 unrelated article texts of ../shared/corpus/articles/truth.jsonl at random
+times in the same span, each its own story. UCI is also replayed "interleaved": its
+times shuffled within the span, so that stories overlap (the dataset lists each
+story's items together). Scaling runs each size in a fresh process so peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from itertools import combinations
+from pathlib import Path
+
+from monitor.config import StoriesSettings
+from monitor.stories import StoryArticle, StoryBook
+from monitor.stories.text import clean_title, words
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+Item = tuple[StoryArticle, str]  # the article and its gold cluster
+
+
+def _time(value: str) -> datetime:
+    if len(value) == 10:
+        return datetime.fromisoformat(value).replace(hour=12, tzinfo=UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def load(dataset: str, *, interleave: bool, seed: int = 5) -> list[Item]:
+    rng = random.Random(seed)
+    items: list[Item] = []
+    for line in (CORPUS / "clusters" / "stream.jsonl").open(encoding="utf-8"):
+        row = json.loads(line)
+        if row["dataset"] != dataset:
+            continue
+        title = row["title"] or ""
+        text = row["text"] or title
+        article = StoryArticle(
+            row["id"], row["url"], row["source"], title, text, _time(row["time"])
+        )
+        items.append((article, row["cluster_id"]))
+    start = min(a.published for a, _ in items)
+    span = max(a.published for a, _ in items) - start
+    if interleave:
+        items = [(_moved(a, start + span * rng.random()), gold) for a, gold in items]
+    for line in (CORPUS / "articles" / "truth.jsonl").open(encoding="utf-8"):
+        row = json.loads(line)
+        text = row["text"]
+        title = text.strip().split("\n", 1)[0][:90]
+        when = start + span * rng.random()
+        body = title if dataset == "uci-news-aggregator" else text
+        article = StoryArticle(f"noise-{row['id']}", row["url"], "noise", title, body, when)
+        items.append((article, f"noise-{row['id']}"))
+    items.sort(key=lambda item: (item[0].published, item[0].key))
+    return items
+
+
+def _moved(article: StoryArticle, when: datetime) -> StoryArticle:
+    return StoryArticle(article.key, article.url, article.source, article.title, article.text, when)
+
+
+def pairwise(pred: list[str], gold: list[str]) -> tuple[float, float, float, float]:
+    """Precision, recall, F1 over same-cluster pairs; and share of cross-gold pairs merged."""
+    tp = fp = fn = cross = 0
+    for i, j in combinations(range(len(pred)), 2):
+        same_pred, same_gold = pred[i] == pred[j], gold[i] == gold[j]
+        tp += same_pred and same_gold
+        fp += same_pred and not same_gold
+        fn += same_gold and not same_pred
+        cross += not same_gold
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    return p, r, 2 * p * r / (p + r) if p + r else 0.0, fp / cross if cross else 0.0
+
+
+def bcubed(pred: list[str], gold: list[str]) -> tuple[float, float, float]:
+    by_pred: dict[str, set[int]] = defaultdict(set)
+    by_gold: dict[str, set[int]] = defaultdict(set)
+    for i, (p, g) in enumerate(zip(pred, gold, strict=True)):
+        by_pred[p].add(i)
+        by_gold[g].add(i)
+    precision = recall = 0.0
+    for i in range(len(pred)):
+        both = len(by_pred[pred[i]] & by_gold[gold[i]])
+        precision += both / len(by_pred[pred[i]])
+        recall += both / len(by_gold[gold[i]])
+    p, r = precision / len(pred), recall / len(pred)
+    return p, r, 2 * p * r / (p + r)
+
+
+def _normal_title(title: str) -> str:
+    return " ".join(words(clean_title(title)))
+
+
+def wire_copies(items: list[Item]) -> set[str]:
+    """Keys of items whose headline (or text) repeats an earlier one of the same gold story.
+
+    Repeats: word-set Jaccard of the normalised headlines >= 0.8 (UCI), or of the texts'
+    word 4-grams >= 0.8 (full texts), computed exactly (not with MinHash).
+    """
+    copies: set[str] = set()
+    seen: dict[str, list[set[str]]] = defaultdict(list)
+    for article, gold in items:
+        tokens = words(
+            clean_title(article.title) if article.text == article.title else article.text
+        )
+        grams = (
+            set(tokens)
+            if article.text == article.title
+            else {" ".join(tokens[i : i + 4]) for i in range(max(1, len(tokens) - 3))}
+        )
+        if any(len(grams & g) / len(grams | g) >= 0.8 for g in seen[gold] if grams | g):
+            copies.add(article.key)
+        seen[gold].append(grams)
+    return copies
+
+
+def run_dataset(name: str, items: list[Item], settings: StoriesSettings) -> None:
+    gold = [g for _, g in items]
+    book = StoryBook(settings)
+    decisions = [book.add(article, now=article.published) for article, _ in items]
+    pred = [d.story_id for d in decisions]
+    titles = {a.key: _normal_title(a.title) or a.key for a, _ in items}
+    baseline = [titles[a.key] for a, _ in items]
+    copies = wire_copies(items)
+    kinds = {a.key: d.kind for (a, _), d in zip(items, decisions, strict=True)}
+    folded = sum(kinds[k] in ("duplicate", "also_reported") for k in copies)
+    as_dup = sum(kinds[k] == "duplicate" for k in copies)
+    base_folded = sum(
+        any(titles[k] == titles[b.key] for b, _ in items[:i])
+        for i, (a, _) in enumerate(items)
+        for k in [a.key]
+        if k in copies
+    )
+    gold_sizes = Counter(g for g in gold if not g.startswith("noise-"))
+    print(
+        f"\n== {name}: {len(items)} items ({sum(gold_sizes.values())} labelled in "
+        f"{len(gold_sizes)} stories, {len(items) - sum(gold_sizes.values())} unrelated)"
+    )
+    print(
+        f"{'':28}{'pair P':>8}{'pair R':>8}{'pair F1':>8}{'x-event':>9}"
+        f"{'B3 P':>7}{'B3 R':>7}{'B3 F1':>7}{'stories':>9}"
+    )
+    for label, labels in (("story book", pred), ("baseline (exact title)", baseline)):
+        p, r, f, cross = pairwise(labels, gold)
+        bp, br, bf = bcubed(labels, gold)
+        print(
+            f"{label:28}{p:8.3f}{r:8.3f}{f:8.3f}{cross:9.3%}{bp:7.3f}{br:7.3f}{bf:7.3f}"
+            f"{len(set(labels)):9d}"
+        )
+    print(
+        f"wire copies: {len(copies)}; folded (no alert): story book {folded} "
+        f"({folded / max(1, len(copies)):.0%}, {as_dup} as duplicate), "
+        f"baseline {base_folded} ({base_folded / max(1, len(copies)):.0%})"
+    )
+    print("decisions:", dict(Counter(d.kind for d in decisions)))
+
+
+# -- scaling ---------------------------------------------------------------------------
+
+
+def synthetic(n: int, seed: int = 11) -> list[StoryArticle]:
+    """n articles in stories of 1-8 articles, over 30 days; a Zipf-like background vocabulary."""
+    rng = random.Random(seed)
+    vocab = [f"w{i}" for i in range(30_000)]
+    weights = [1 / (i + 1) for i in range(len(vocab))]
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    out: list[StoryArticle] = []
+    story = 0
+    while len(out) < n:
+        story += 1
+        topic = [f"t{story}x{k}" for k in range(8)]
+        actors = [f"Name{rng.randrange(500)}" for _ in range(2)]
+        when = start + timedelta(days=30) * (len(out) / n)
+        for _ in range(rng.randint(1, 8)):
+            body = rng.choices(vocab, weights, k=120) + rng.choices(topic, k=20)
+            rng.shuffle(body)
+            text = " ".join(actors) + " " + " ".join(body) + "."
+            title = " ".join([*actors, *rng.sample(topic, 4)])
+            key = f"s{len(out)}"
+            when += timedelta(minutes=rng.randint(1, 90))
+            out.append(
+                StoryArticle(
+                    key, f"https://x.test/{key}", f"o{rng.randrange(50)}", title, text, when
+                )
+            )
+    out.sort(key=lambda a: a.published)
+    return out[:n]
+
+
+def scale_one(n: int) -> None:
+    articles = synthetic(n)
+    book = StoryBook(StoriesSettings())
+    started = time.process_time()
+    for article in articles:
+        book.add(article, now=article.published)
+    cpu = time.process_time() - started
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"n": n, "cpu": cpu, "rss_mb": rss, "stories_in_window": len(book)}))
+
+
+def scaling(sizes: list[int]) -> None:
+    print("\n== scaling (synthetic, 30 days, window 3d; each size in its own process)")
+    for n in sizes:
+        result = subprocess.run(
+            [sys.executable, __file__, "--scale-one", str(n)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        row = json.loads(result.stdout.strip().splitlines()[-1])
+        print(
+            f"{row['n']:>7} articles: {row['cpu']:7.1f} s CPU, "
+            f"{row['cpu'] / row['n'] * 1e6:6.0f} µs/article, peak RSS {row['rss_mb']:.0f} MB, "
+            f"{row['stories_in_window']} stories in the window at the end"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="scaling up to 10k only")
+    parser.add_argument("--no-scaling", action="store_true", help="corpus figures only")
+    parser.add_argument("--scale-one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.scale_one:
+        scale_one(args.scale_one)
+        return
+    settings = StoriesSettings()
+    run_dataset(
+        "UCI headlines, time order", load("uci-news-aggregator", interleave=False), settings
+    )
+    run_dataset(
+        "UCI headlines, interleaved", load("uci-news-aggregator", interleave=True), settings
+    )
+    run_dataset("NewsWCL50 full texts", load("newswcl50", interleave=False), settings)
+    if not args.no_scaling:
+        scaling([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000])
+
+
+if __name__ == "__main__":
+    main()

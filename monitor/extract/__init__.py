@@ -1,0 +1,29 @@
+"""Article page → `Article`: charset, walls, trafilatura in a process pool, metadata.
+
+    pool.py     Extractor: the process pool, timeout, size cap, worker recycling
+    worker.py   one page in a worker: sniff, decode, trafilatura, metadata (plain strings out)
+    decode.py   what the bytes are and their charset (header, meta, BOM, detection)
+    detect.py   consent walls, paywall stubs, "enable JavaScript" pages
+    compare.py  pure helpers for the pipeline: feed text vs page text, feed date vs page date
+
+trafilatura's own downloader (`fetch_url`) is never used: pages come from our HTTP client.
+"""
+
+from monitor.extract.compare import DateChoice, TextChoice, better_text, check_date, overlap
+from monitor.extract.pool import Extractor, Worker, truncate
+from monitor.extract.worker import Job, Result, extract_sync, run
+
+__all__ = [
+    "DateChoice",
+    "Extractor",
+    "Job",
+    "Result",
+    "TextChoice",
+    "Worker",
+    "better_text",
+    "check_date",
+    "extract_sync",
+    "overlap",
+    "run",
+    "truncate",
+]

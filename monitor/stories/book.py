@@ -1,0 +1,386 @@
+"""StoryBook: the recent stories, which article joins which, and what is new (pure state).
+
+Identity in layers, after the entry id and canonical URL checked upstream:
+
+1. the same key again is a duplicate of itself;
+2. near-identical text (MinHash over word shingles, LSH bands) is a duplicate of the
+   earlier article and joins its story;
+3. otherwise the article joins the best story among those sharing its most significant
+   terms (an inverted index, never a scan) when the TF-IDF cosine to the story's centroid
+   reaches `join_similarity` and they share `min_event_terms` significant terms besides
+   the names of actors;
+4. otherwise it starts a story.
+
+Time only ever comes in as `now` and the articles' `published`. Stories with no article
+within `window` of `now` are forgotten, with their copies and index entries.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from hashlib import blake2b
+from typing import Any
+
+from monitor.config import StoriesSettings
+from monitor.stories import fingerprint
+from monitor.stories.model import Decision, StoryArticle, StoryInfo
+from monitor.stories.novelty import Sentence, Told, analyse, analyse_all
+from monitor.stories.records import (
+    RECORD_VERSION,
+    Member,
+    Story,
+    member_from,
+    story_from,
+    story_record,
+)
+from monitor.stories.text import (
+    clean_title,
+    names,
+    shingles,
+    stem,
+    terms,
+    words,
+)
+
+TITLE_WEIGHT = 3  # a headline term counts as three mentions in the text
+VECTOR_TERMS = 60  # terms kept per article vector and per story centroid
+QUERY_TERMS = 10  # an article's most significant terms, looked up in the index
+INDEX_TERMS = 12  # a story's most significant terms, under which the index lists it
+MAX_POSTING = 2000  # a term listed for more stories than this is no use to find one
+MAX_CANDIDATES = 30
+SHORT_TERMS = 20  # fewer distinct terms: a headline or a one-line summary
+LEAD_SENTENCES = 5  # names are taken from the title and the lead
+MAX_DF_TERMS = 300_000  # beyond this the document frequencies are halved and thinned
+MAX_PERSISTED_DF = 50_000
+
+
+def _story_id(key: str) -> str:
+    return "st-" + blake2b(key.encode(), digest_size=8).hexdigest()
+
+
+def _truncate(vector: dict[str, float], size: int) -> dict[str, float]:
+    if len(vector) <= size:
+        return vector
+    return dict(sorted(vector.items(), key=lambda kv: (-kv[1], kv[0]))[:size])
+
+
+def _norm(vector: dict[str, float]) -> float:
+    return math.sqrt(sum(v * v for v in vector.values())) or 1.0
+
+
+class StoryBook:
+    """Recent stories and their articles; `add` each article once, in time order.
+
+    Call `add(article, now=...)` for every article that matched a topic; for each topic
+    that will show it, `novelty(story_id, topic, article)` gives what that topic has not
+    yet been sent, and after delivery `mark_delivered(story_id, topic, sentences)` records
+    it. `to_records()` / `from_records()` persist the whole state as JSON-ready dicts.
+    """
+
+    def __init__(self, settings: StoriesSettings) -> None:
+        self.settings = settings
+        self._members: dict[str, Member] = {}
+        self._stories: dict[str, Story] = {}
+        self._bands = fingerprint.BandIndex()
+        self._postings: dict[str, set[str]] = {}
+        self._df: Counter[str] = Counter()
+        self._documents = 0
+        self._swept: datetime | None = None
+
+    # -- the public surface -------------------------------------------------------
+
+    def add(self, article: StoryArticle, *, now: datetime) -> Decision:
+        """Place one article: duplicate, new story, development or also reported."""
+        self.expire(now)
+        if article.key in self._members:
+            earlier = self._members[article.key]
+            return Decision(
+                "duplicate", earlier.story_id, (), article.key, "this article was already seen"
+            )
+        body = article.text if article.text.strip() else article.title
+        sig = fingerprint.signature(shingles(words(body), self.settings.shingle_words))
+        copy = self._copy_of(sig)
+        if copy is not None:
+            original, similarity = copy
+            story = self._stories[original.story_id]
+            self._remember(article, story, sig, duplicate_of=original.key)
+            reason = (
+                f"near-identical text to {original.key} ({original.source}), "
+                f"shingle similarity {similarity:.2f}"
+            )
+            return Decision("duplicate", story.id, (), original.key, reason)
+
+        sentences, counts = analyse_all(body)
+        if not article.text.strip():
+            counts = Counter()
+        vector = self._vector(article.title, counts)
+        found_names = names(clean_title(article.title)).union(
+            *(s.names for s in sentences[:LEAD_SENTENCES])
+        )
+        best, reason = self._best_story(article, vector, found_names)
+        if best is None:
+            story = self._new_story(article, vector, found_names, sentences)
+            self._remember(article, story, sig, duplicate_of=None)
+            texts = tuple(s.text for s in sentences) or (clean_title(article.title),)
+            return Decision("new_story", story.id, texts, None, reason)
+
+        self._join(best, article, vector, found_names)
+        self._remember(article, best, sig, duplicate_of=None)
+        new = best.told.new_sentences(sentences, self.settings.paraphrase_overlap)
+        texts = tuple(s.text for s in new)
+        if len(texts) >= self.settings.min_new_sentences:
+            return Decision("development", best.id, texts, None, f"{reason}; {len(texts)} new")
+        return Decision("also_reported", best.id, (), None, f"{reason}; nothing new")
+
+    def novelty(self, story_id: str, topic: str, article: StoryArticle) -> tuple[str, ...]:
+        """The sentences of `article` not yet delivered for this story on this topic."""
+        story = self._stories.get(story_id)
+        told = story.delivered.get(topic) if story else None
+        body = article.text if article.text.strip() else article.title
+        sentences = analyse(body)
+        if told is None:
+            return tuple(s.text for s in sentences)
+        new = told.copy().new_sentences(sentences, self.settings.paraphrase_overlap)
+        return tuple(s.text for s in new)
+
+    def mark_delivered(self, story_id: str, topic: str, sentences: Sequence[str]) -> None:
+        """Record that `sentences` (all those of every article linked) went out on `topic`."""
+        story = self._stories.get(story_id)
+        if story is None:
+            return
+        told = story.delivered.setdefault(topic, Told())
+        told.tell(analyse("\n".join(sentences)))
+
+    def story(self, story_id: str) -> StoryInfo | None:
+        """What a digest shows of a story, or None once it has expired."""
+        story = self._stories.get(story_id)
+        if story is None:
+            return None
+        members = [self._members[key] for key in story.members]
+        outlets = tuple(dict.fromkeys(m.source for m in members))
+        independent = {m.source for m in members if m.duplicate_of is None}
+        first = members[0]
+        return StoryInfo(
+            id=story.id,
+            title=clean_title(first.title),
+            first_source=first.source,
+            first_published=first.published,
+            last_published=max(m.published for m in members),
+            articles=len(members),
+            outlets=outlets,
+            independent_outlets=len(independent),
+            links=tuple((m.source, m.url) for m in members),
+        )
+
+    def story_of(self, key: str) -> str | None:
+        """The story an article key joined, while it is in the window."""
+        member = self._members.get(key)
+        return member.story_id if member else None
+
+    def __len__(self) -> int:
+        return len(self._stories)
+
+    def expire(self, now: datetime) -> list[str]:
+        """Forget stories with no article within the window; return their ids."""
+        window = self.settings.window
+        if self._swept is not None and now - self._swept < window / 48:
+            return []
+        self._swept = now
+        gone = [s.id for s in self._stories.values() if s.last < now - window]
+        for story_id in gone:
+            story = self._stories.pop(story_id)
+            self._unindex(story)
+            for key in story.members:
+                del self._members[key]
+                self._bands.remove(key)
+        return gone
+
+    # -- persistence ------------------------------------------------------------------
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """The whole state as JSON-ready dicts: one "book" record, then one per story.
+
+        Every record has an "id" ("book" or the story id); a story record also has
+        "last" (ISO time of its latest article), after which plus the window it may be
+        deleted from the store.
+        """
+        df = sorted(self._df.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_PERSISTED_DF]
+        book: dict[str, Any] = {
+            "id": "book",
+            "type": "book",
+            "version": RECORD_VERSION,
+            "documents": self._documents,
+            "df": dict(df),
+            "swept": self._swept.isoformat() if self._swept else None,
+        }
+        return [book, *(story_record(s, self._members) for s in self._stories.values())]
+
+    @classmethod
+    def from_records(
+        cls, settings: StoriesSettings, records: Sequence[dict[str, Any]]
+    ) -> StoryBook:
+        """A book with the state `to_records` gave (records of other versions are skipped)."""
+        book = cls(settings)
+        for record in records:
+            if record.get("version", RECORD_VERSION) != RECORD_VERSION:
+                continue
+            if record.get("type") == "book":
+                book._documents = int(record["documents"])
+                book._df = Counter({str(t): int(c) for t, c in record["df"].items()})
+                swept = record.get("swept")
+                book._swept = datetime.fromisoformat(swept) if swept else None
+            elif record.get("type") == "story":
+                story = story_from(record)
+                book._stories[story.id] = story
+                book._index(story)
+                for item in record["members"]:
+                    member = member_from(item, story.id)
+                    book._members[member.key] = member
+                    book._bands.add(member.key, member.sig)
+        return book
+
+    # -- identity -------------------------------------------------------------------
+
+    def _copy_of(self, sig: array[int]) -> tuple[Member, float] | None:
+        best: tuple[Member, float] | None = None
+        for key in sorted(self._bands.candidates(sig)):
+            member = self._members[key]
+            similarity = fingerprint.similarity(sig, member.sig)
+            if similarity >= self.settings.duplicate_similarity and (
+                best is None or similarity > best[1]
+            ):
+                best = (member, similarity)
+        return best
+
+    def _vector(self, title: str, counts: Counter[str]) -> dict[str, float]:
+        for term in terms(clean_title(title)):
+            counts[term] += TITLE_WEIGHT
+        self._documents += 1
+        self._df.update(counts.keys())
+        if len(self._df) > MAX_DF_TERMS:
+            self._df = Counter({t: c // 2 for t, c in self._df.items() if c >= 2})
+            self._documents //= 2
+        n = self._documents
+        weights = {
+            term: (1 + math.log(tf)) * (math.log((1 + n) / (1 + self._df[term])) + 1)
+            for term, tf in counts.items()
+        }
+        weights = _truncate(weights, VECTOR_TERMS)
+        norm = _norm(weights)
+        return {term: w / norm for term, w in weights.items()}
+
+    def _best_story(
+        self, article: StoryArticle, vector: dict[str, float], found_names: set[str]
+    ) -> tuple[Story | None, str]:
+        window = self.settings.window
+        hits: Counter[str] = Counter()
+        for term in sorted(vector, key=lambda t: (-vector[t], t))[:QUERY_TERMS]:
+            posting = self._postings.get(term, ())
+            if len(posting) <= MAX_POSTING:
+                hits.update(posting)
+        short = len(vector) < SHORT_TERMS
+        best: tuple[float, str, Story, str] | None = None
+        closest = (0.0, "")
+        for story_id, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]:
+            story = self._stories[story_id]
+            if article.published - story.last > window or story.first - article.published > window:
+                continue
+            cosine = sum(w * story.centroid.get(t, 0.0) for t, w in vector.items())
+            gap = max(article.published - story.last, story.first - article.published)
+            half_life = self.settings.similarity_half_life
+            cosine *= 0.5 ** (max(gap, timedelta(0)) / half_life) / _norm(story.centroid)
+            closest = max(closest, (cosine, story_id))
+            if cosine < self.settings.join_similarity or (best and (cosine, story_id) < best[:2]):
+                continue
+            shared_names = sorted(found_names & story.names.keys())
+            # Names are actors; in a headline alone they are most of the event, so there
+            # only the names both share are set aside, and one other shared term suffices.
+            actor_names = set(shared_names) if short else found_names | story.names.keys()
+            actors = {stem(part) for name in actor_names for part in name.split()}
+            event = [t for t in vector if t in story.centroid and t not in actors]
+            if len(event) < min(1 if short else self.settings.min_event_terms, len(vector)):
+                continue
+            event.sort(key=lambda t: (-vector[t] * story.centroid[t], t))
+            why = f"same story as {story_id}: cosine {cosine:.2f}, shared terms "
+            why += ", ".join(event[:5])
+            if shared_names:
+                why += "; shared names " + ", ".join(shared_names[:5])
+            best = (cosine, story_id, story, why)
+        if best is None:
+            tail = f" (closest {closest[1]}, cosine {closest[0]:.2f})" if closest[1] else ""
+            return None, f"no story within {window} shares enough{tail}"
+        return best[2], best[3]
+
+    # -- state changes --------------------------------------------------------------
+
+    def _new_story(
+        self,
+        article: StoryArticle,
+        vector: dict[str, float],
+        found_names: set[str],
+        sentences: list[Sentence],
+    ) -> Story:
+        story_id = _story_id(article.key)
+        told = Told()
+        told.tell(sentences)
+        story = Story(
+            id=story_id,
+            members=[],
+            first=article.published,
+            last=article.published,
+            centroid=dict(vector),
+            names=Counter(found_names),
+            told=told,
+            delivered={},
+        )
+        self._stories[story_id] = story
+        self._index(story)
+        return story
+
+    def _join(
+        self, story: Story, article: StoryArticle, vector: dict[str, float], found: set[str]
+    ) -> None:
+        centroid = dict(story.centroid)
+        for term, weight in vector.items():
+            centroid[term] = centroid.get(term, 0.0) + weight
+        story.centroid = _truncate(centroid, VECTOR_TERMS)
+        story.names.update(found)
+        story.first = min(story.first, article.published)
+        self._unindex(story)
+        self._index(story)
+
+    def _remember(
+        self, article: StoryArticle, story: Story, sig: array[int], *, duplicate_of: str | None
+    ) -> None:
+        member = Member(
+            key=article.key,
+            url=article.url,
+            source=article.source,
+            title=article.title,
+            published=article.published,
+            story_id=story.id,
+            duplicate_of=duplicate_of,
+            sig=sig,
+        )
+        self._members[article.key] = member
+        self._bands.add(article.key, sig)
+        story.members.append(article.key)
+        story.last = max(story.last, article.published)
+
+    def _index(self, story: Story) -> None:
+        story.index_terms = story.top_terms(INDEX_TERMS)
+        for term in story.index_terms:
+            self._postings.setdefault(term, set()).add(story.id)
+
+    def _unindex(self, story: Story) -> None:
+        for term in story.index_terms:
+            posting = self._postings.get(term)
+            if posting is not None:
+                posting.discard(story.id)
+                if not posting:
+                    del self._postings[term]
+        story.index_terms = ()

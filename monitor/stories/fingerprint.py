@@ -1,0 +1,96 @@
+"""Near-identical text: one-permutation MinHash over word shingles, and an LSH band index.
+
+One-permutation hashing (Li, Owen and Zhang, 2012) hashes each shingle once with a
+stable 64-bit hash, puts it in one of K bins and keeps each bin's minimum; empty bins
+borrow from the next full bin to their right (rotation densification, Shrivastava and
+Li, 2014), so two signatures agree in a bin with probability close to the Jaccard
+similarity of the shingle sets. That is K times cheaper than K independent
+permutations and needs nothing outside the standard library.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable
+from hashlib import blake2b
+
+SIGNATURE_SIZE = 64
+BANDS = 16  # 16 bands of 4 rows: pairs above ~0.5 Jaccard usually share a band
+_ROWS = SIGNATURE_SIZE // BANDS
+_EMPTY = (1 << 64) - 1
+_SPAN = (1 << 64) // SIGNATURE_SIZE
+
+
+def signature(shingles: Iterable[str]) -> array[int]:
+    """The densified one-permutation MinHash of a set of shingles."""
+    bins = [_EMPTY] * SIGNATURE_SIZE
+    for shingle in shingles:
+        value = int.from_bytes(blake2b(shingle.encode(), digest_size=8).digest(), "little")
+        slot, rest = value % SIGNATURE_SIZE, value // SIGNATURE_SIZE
+        if rest < bins[slot]:
+            bins[slot] = rest
+    full = [i for i, v in enumerate(bins) if v != _EMPTY]
+    if full and len(full) < SIGNATURE_SIZE:
+        out = list(bins)
+        for i in range(SIGNATURE_SIZE):
+            if bins[i] == _EMPTY:
+                distance = 1
+                while bins[(i + distance) % SIGNATURE_SIZE] == _EMPTY:
+                    distance += 1
+                borrowed = bins[(i + distance) % SIGNATURE_SIZE]
+                out[i] = (borrowed + distance * _SPAN) % _EMPTY
+        bins = out
+    return array("Q", bins)
+
+
+def similarity(a: array[int], b: array[int]) -> float:
+    """Estimated Jaccard similarity of the shingle sets behind two signatures."""
+    return sum(x == y for x, y in zip(a, b, strict=True)) / SIGNATURE_SIZE
+
+
+def band_keys(sig: array[int]) -> list[int]:
+    """One bucket key per band (tuples of ints hash the same in every process)."""
+    return [hash((band, *sig[band * _ROWS : (band + 1) * _ROWS])) for band in range(BANDS)]
+
+
+class BandIndex:
+    """LSH buckets: article keys by band key, to find near-duplicate candidates quickly."""
+
+    __slots__ = ("_buckets", "_keys_of")
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, list[str]] = {}
+        self._keys_of: dict[str, list[int]] = {}
+
+    def add(self, key: str, sig: array[int]) -> None:
+        keys = band_keys(sig)
+        self._keys_of[key] = keys
+        for band_key in keys:
+            self._buckets.setdefault(band_key, []).append(key)
+
+    def candidates(self, sig: array[int]) -> set[str]:
+        found: set[str] = set()
+        for band_key in band_keys(sig):
+            found.update(self._buckets.get(band_key, ()))
+        return found
+
+    def remove(self, key: str) -> None:
+        for band_key in self._keys_of.pop(key, ()):
+            bucket = self._buckets.get(band_key)
+            if bucket is not None:
+                bucket.remove(key)
+                if not bucket:
+                    del self._buckets[band_key]
+
+    def __len__(self) -> int:
+        return len(self._keys_of)
+
+
+def to_hex(sig: array[int]) -> str:
+    return sig.tobytes().hex()
+
+
+def from_hex(text: str) -> array[int]:
+    sig = array("Q")
+    sig.frombytes(bytes.fromhex(text))
+    return sig

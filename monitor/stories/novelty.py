@@ -1,0 +1,122 @@
+"""What is new: sentences that carry information not yet told (pure, persistable).
+
+A sentence is reduced to its significant terms, names and figures. It is *told* when
+an earlier sentence contains most of its terms (a paraphrase) and it brings no new
+name or figure; it is *new* otherwise, provided it brings something the earlier text
+lacked: a name, a figure, or at least two significant terms never used before.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from monitor.stories.text import sentence_features, split_sentences
+
+MIN_TERMS = 3  # shorter sentences ("Read more.", "Photo: AP") are never news on their own
+MAX_KNOWN = 400  # sentences kept per story and per topic; the vocabulary keeps the rest
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    text: str
+    terms: frozenset[str]
+    names: frozenset[str]
+    numbers: frozenset[str]
+
+
+def analyse(text: str) -> list[Sentence]:
+    """The sentences of a text with their features; very short ones are left out."""
+    return analyse_all(text)[0]
+
+
+def analyse_all(text: str) -> tuple[list[Sentence], Counter[str]]:
+    """The sentences worth comparing, and the term counts of the whole text."""
+    out = []
+    counts: Counter[str] = Counter()
+    for sentence in split_sentences(text):
+        found, names, numbers = sentence_features(sentence)
+        counts.update(found)
+        if len(set(found)) >= MIN_TERMS:
+            out.append(Sentence(sentence, frozenset(found), frozenset(names), frozenset(numbers)))
+    return out, counts
+
+
+class Told:
+    """What has been told of a story (to everyone, or on one topic)."""
+
+    __slots__ = ("_index", "names", "numbers", "sentences", "vocabulary")
+
+    def __init__(self) -> None:
+        self.sentences: list[frozenset[str]] = []
+        self.vocabulary: set[str] = set()
+        self.names: set[str] = set()  # the words of the names told
+        self.numbers: set[str] = set()
+        self._index: dict[str, list[int]] = {}
+
+    def add(self, found: frozenset[str], names_: frozenset[str], numbers_: frozenset[str]) -> None:
+        self.vocabulary |= found
+        self.names.update(word for name in names_ for word in name.split())
+        self.numbers |= numbers_
+        if len(self.sentences) >= MAX_KNOWN:
+            return
+        position = len(self.sentences)
+        self.sentences.append(found)
+        for term in found:
+            self._index.setdefault(term, []).append(position)
+
+    def tell(self, sentences: list[Sentence]) -> None:
+        for sentence in sentences:
+            self.add(sentence.terms, sentence.names, sentence.numbers)
+
+    def overlap(self, found: frozenset[str]) -> float:
+        """The largest share of `found` that one told sentence contains."""
+        hits: dict[int, int] = {}
+        for term in found:
+            for position in self._index.get(term, ()):
+                hits[position] = hits.get(position, 0) + 1
+        return max(hits.values(), default=0) / len(found) if found else 1.0
+
+    def is_new(self, sentence: Sentence, paraphrase: float) -> bool:
+        name_words = {word for name in sentence.names for word in name.split()}
+        fresh_facts = bool(name_words - self.names or sentence.numbers - self.numbers)
+        if self.overlap(sentence.terms) >= paraphrase:
+            return fresh_facts
+        return fresh_facts or len(sentence.terms - self.vocabulary) >= 2
+
+    def new_sentences(self, sentences: list[Sentence], paraphrase: float) -> list[Sentence]:
+        """Those of `sentences` that are new, judged one after the other (a repeat is told)."""
+        new = []
+        for sentence in sentences:
+            if self.is_new(sentence, paraphrase):
+                new.append(sentence)
+            self.add(sentence.terms, sentence.names, sentence.numbers)
+        return new
+
+    def copy(self) -> Told:
+        other = Told()
+        for found in self.sentences:
+            other.add(found, frozenset(), frozenset())
+        other.vocabulary = set(self.vocabulary)
+        other.names = set(self.names)
+        other.numbers = set(self.numbers)
+        return other
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "sentences": [sorted(s) for s in self.sentences],
+            "vocabulary": sorted(self.vocabulary),
+            "names": sorted(self.names),
+            "numbers": sorted(self.numbers),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Told:
+        told = cls()
+        for found in record["sentences"]:
+            told.add(frozenset(found), frozenset(), frozenset())
+        told.vocabulary = set(record["vocabulary"])
+        told.names = set(record["names"])
+        told.numbers = set(record["numbers"])
+        return told

@@ -1,0 +1,95 @@
+"""The StoryBook's state as plain dicts that JSON can hold, and back."""
+
+from __future__ import annotations
+
+from array import array
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from monitor.stories import fingerprint
+from monitor.stories.novelty import Told
+
+RECORD_VERSION = 1
+
+
+@dataclass(slots=True)
+class Member:
+    key: str
+    url: str
+    source: str
+    title: str
+    published: datetime
+    story_id: str
+    duplicate_of: str | None
+    sig: array[int]
+
+
+@dataclass(slots=True)
+class Story:
+    id: str
+    members: list[str]
+    first: datetime
+    last: datetime
+    centroid: dict[str, float]
+    names: Counter[str]
+    told: Told  # every sentence any article of the story carried
+    delivered: dict[str, Told]  # per topic, what was sent
+    index_terms: tuple[str, ...] = ()
+
+    def top_terms(self, n: int) -> tuple[str, ...]:
+        ranked = sorted(self.centroid.items(), key=lambda kv: (-kv[1], kv[0]))
+        return tuple(term for term, _ in ranked[:n])
+
+
+def story_record(story: Story, members: dict[str, Member]) -> dict[str, Any]:
+    return {
+        "id": story.id,
+        "type": "story",
+        "version": RECORD_VERSION,
+        "first": story.first.isoformat(),
+        "last": story.last.isoformat(),
+        "centroid": story.centroid,
+        "names": dict(story.names),
+        "told": story.told.to_record(),
+        "delivered": {topic: told.to_record() for topic, told in story.delivered.items()},
+        "members": [
+            {
+                "key": m.key,
+                "url": m.url,
+                "source": m.source,
+                "title": m.title,
+                "published": m.published.isoformat(),
+                "duplicate_of": m.duplicate_of,
+                "sig": fingerprint.to_hex(m.sig),
+            }
+            for m in (members[key] for key in story.members)
+        ],
+    }
+
+
+def story_from(record: dict[str, Any]) -> Story:
+    return Story(
+        id=record["id"],
+        members=[item["key"] for item in record["members"]],
+        first=datetime.fromisoformat(record["first"]),
+        last=datetime.fromisoformat(record["last"]),
+        centroid={str(t): float(w) for t, w in record["centroid"].items()},
+        names=Counter({str(n): int(c) for n, c in record["names"].items()}),
+        told=Told.from_record(record["told"]),
+        delivered={t: Told.from_record(r) for t, r in record["delivered"].items()},
+    )
+
+
+def member_from(item: dict[str, Any], story_id: str) -> Member:
+    return Member(
+        key=item["key"],
+        url=item["url"],
+        source=item["source"],
+        title=item["title"],
+        published=datetime.fromisoformat(item["published"]),
+        story_id=story_id,
+        duplicate_of=item["duplicate_of"],
+        sig=fingerprint.from_hex(item["sig"]),
+    )

@@ -1,0 +1,182 @@
+"""Text features for story matching: terms, names, numbers, sentences, shingles (pure, stdlib).
+
+Everything here is deterministic across processes (no salted `hash()` of strings), so
+what is derived from it can be persisted and compared after a restart.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections import Counter
+from functools import lru_cache
+
+_WORD = re.compile(r"[^\W_]+(?:['\u2019.,][^\W_]+)*%?")
+_NUMBER = re.compile(r"\d")
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"\u201d\u2019)]*\s+|\n+")
+_TITLE_NOISE = re.compile(r"^\s*(?:UPDATE\s*\d*|REFILE|CORRECTED|WRAPUP\s*\d*)\s*[-:]\s*", re.I)
+_ABBREVIATIONS = _wordset(
+    "mr mrs ms dr st jr sr gov sen rep gen col lt sgt prof inc corp co ltd no vs mt ft "
+    "jan feb mar apr aug sept sep oct nov dec u.s u.k u.n e.u d.c"
+)
+
+STOPWORDS = _wordset(
+    """a about above after again against all also am an and any are aren't as at be because
+    been before being below between both but by can cannot could couldn't did didn't do does
+    doesn't doing don't down during each few for from further had hadn't has hasn't have haven't
+    having he he'd he'll he's her here here's hers herself him himself his how how's i i'd i'll
+    i'm i've if in into is isn't it it's its itself let's me more most mustn't my myself no nor
+    not of off on once only or other ought our ours ourselves out over own same shan't she she'd
+    she'll she's should shouldn't so some such than that that's the their theirs them themselves
+    then there there's these they they'd they'll they're they've this those through to too under
+    until up very was wasn't we we'd we'll we're we've were weren't what what's when when's where
+    where's which while who who's whom why why's with won't would wouldn't you you'd you'll
+    you're you've your yours yourself yourselves said says say saying told tells tell just like
+    will may might must shall us one two three new news according report reports reported also
+    get got make made many much still even back now well way since year years week day days
+    time today yesterday tomorrow monday tuesday wednesday thursday friday saturday sunday
+    mr mrs ms per via yet however among within without around across already another"""
+)
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: enough to meet 'rejects', 'rejected' and 'rejecting'."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 4 and word.endswith("ed") and not word.endswith("eed"):
+        return word[:-2]
+    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _norm(token: str) -> str:
+    token = token.lower().replace("\u2019", "'")
+    if token.endswith(("'s", "'")):
+        token = token.rsplit("'", 1)[0]
+    return token.replace(".", "").replace("'", "") if not _NUMBER.match(token) else token
+
+
+def clean_title(title: str) -> str:
+    """The title without wire prefixes such as 'UPDATE 1-' or 'REFILE-'."""
+    return _TITLE_NOISE.sub("", title).strip()
+
+
+@lru_cache(maxsize=200_000)
+def _word(token: str) -> str:
+    return _norm(token).rstrip(".,")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens (numbers kept), for shingles."""
+    return [word for word in map(_word, _WORD.findall(text)) if word]
+
+
+@lru_cache(maxsize=200_000)
+def _term(token: str) -> str:
+    """The term of one raw token, '' when it is not significant (cached: words repeat)."""
+    word = _word(token)
+    if len(word) < 2 or word in STOPWORDS:
+        return ""
+    return sys.intern(word if _NUMBER.match(word) else stem(word))
+
+
+def terms(text: str) -> list[str]:
+    """Significant terms: stemmed words without stopwords and one-letter tokens."""
+    return [term for term in map(_term, _WORD.findall(text)) if term]
+
+
+def numbers(text: str) -> set[str]:
+    """The figures a text states ('6.2%', '14,000' -> '14000')."""
+    return numbers_in(_WORD.findall(text))
+
+
+def numbers_in(tokens: list[str]) -> set[str]:
+    return {t.replace(",", "") for t in tokens if _NUMBER.match(t)}
+
+
+def _is_title_case(tokens: list[str]) -> bool:
+    long = [t for t in tokens if len(t) > 3 and t[0].isalpha()]
+    return bool(long) and sum(t[0].isupper() for t in long) >= 0.7 * len(long)
+
+
+def names(text: str) -> set[str]:
+    """Capitalised phrases ('Kim Jong Un', 'White House'), lower-cased and joined by spaces.
+
+    A single capitalised word opening a sentence counts only when it is not a stopword;
+    a line in Title Case (a headline) gives nothing, since every word is capitalised there.
+    """
+    found: set[str] = set()
+    for sentence in split_sentences(text):
+        found |= names_in(_WORD.findall(sentence))
+    return found
+
+
+def names_in(tokens: list[str]) -> set[str]:
+    """The names among the tokens of one sentence (see `names`)."""
+    found: set[str] = set()
+    if _is_title_case(tokens):
+        return found
+    run: list[str] = []
+    for i, token in enumerate([*tokens, "."]):
+        if token[:1].isupper() and not (i == 0 and _word(token) in STOPWORDS):
+            run.append(_word(token))
+            continue
+        if run:
+            phrase = " ".join(w for w in run if w)
+            if phrase and phrase not in STOPWORDS and len(phrase) > 1:
+                found.add(sys.intern(phrase))
+            run = []
+    return found
+
+
+def sentence_features(sentence: str) -> tuple[list[str], set[str], set[str]]:
+    """Terms, names and figures of one sentence, from one pass of the tokenizer."""
+    tokens = _WORD.findall(sentence)
+    found = [term for term in map(_term, tokens) if term]
+    return found, names_in(tokens), numbers_in(tokens)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a text: split after . ! ? (not after 'Mr.' or 'U.S.') and at line breaks."""
+    out: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        piece = text[start : match.start()]
+        last = piece.rsplit(None, 1)[-1].lower().rstrip(".") if piece.strip() else ""
+        next_char = text[match.end() : match.end() + 1]
+        if "\n" not in match.group() and (
+            last in _ABBREVIATIONS or len(last) == 1 or (next_char and next_char.islower())
+        ):
+            continue
+        if piece.strip():
+            out.append(piece.strip())
+        start = match.end()
+    if text[start:].strip():
+        out.append(text[start:].strip())
+    return out
+
+
+def shingles(tokens: list[str], size: int) -> set[str]:
+    """Word n-grams of the tokens (the whole text when it is shorter than `size`)."""
+    if len(tokens) <= size:
+        return {" ".join(tokens)} if tokens else set()
+    return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
+
+
+def term_counts(title: str, text: str, *, title_weight: int) -> Counter[str]:
+    """Term frequencies of an article, the (cleaned) title counted `title_weight` times."""
+    counts: Counter[str] = Counter(terms(text))
+    for term in terms(clean_title(title)):
+        counts[term] += title_weight
+    return counts

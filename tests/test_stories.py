@@ -1,0 +1,192 @@
+"""The story stage: wire copies folded, events grouped and kept apart, what is new."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.config import StoriesSettings
+from monitor.stories import StoryArticle, StoryBook, split_sentences
+
+DATA = Path(__file__).parent / "data" / "clusters" / "stories-newswcl50.jsonl"
+T0 = datetime(2018, 4, 17, 8, 0, tzinfo=UTC)
+
+WIRE = (
+    "Washington (AP) — President Donald Trump and North Korean leader Kim Jong Un will meet "
+    "in Singapore on June 12, officials said on Thursday. The summit would be the first "
+    "meeting between a sitting US president and a North Korean leader. Secretary of State "
+    "Mike Pompeo travelled to Pyongyang this week to prepare the talks and brought home "
+    "three detained Americans. Officials said the agenda would centre on the "
+    "denuclearisation of the Korean peninsula and on sanctions relief."
+)
+DENIAL = (
+    "President Donald Trump will meet North Korean leader Kim Jong Un in Singapore on June "
+    "12, officials said. The White House denied on Friday that the summit plan included any "
+    "withdrawal of American troops from South Korea. Press secretary Sarah Sanders called "
+    "the report false and said no concession had been offered."
+)
+RUSSIA_LAWSUIT = (
+    "The Democratic National Committee filed a lawsuit on Friday against Russia, the Trump "
+    "campaign and WikiLeaks, alleging a conspiracy to disrupt the 2016 presidential election. "
+    "The suit, filed in federal court in Manhattan, seeks millions of dollars in damages "
+    "for the hacking of party computers and the theft of emails. Trump campaign officials "
+    "called the lawsuit frivolous and a fundraising stunt by a desperate party."
+)
+RUSSIA_QUESTIONS = (
+    "Special counsel Robert Mueller has given Trump's lawyers a list of four dozen questions "
+    "he wants to ask the president about Russia and possible obstruction of justice. The "
+    "questions cover the firing of FBI director James Comey, Trump's meetings with Russian "
+    "officials and his tweets about attorney general Jeff Sessions. Trump's lawyers are "
+    "weighing whether to let the president sit for an interview with investigators."
+)
+
+
+def article(
+    key: str, text: str, *, title: str = "", source: str = "AP", hours: float = 0
+) -> StoryArticle:
+    return StoryArticle(
+        key=key,
+        url=f"https://{source.lower().replace(' ', '')}.example/{key}",
+        source=source,
+        title=title or text.split(".")[0][:80],
+        text=text,
+        published=T0 + timedelta(hours=hours),
+    )
+
+
+def replay(book: StoryBook, articles: list[StoryArticle]) -> list[str]:
+    return [book.add(a, now=a.published).kind for a in articles]
+
+
+def test_wire_story_from_three_outlets_is_one_story_with_three_outlets() -> None:
+    """The same wire copy carried by three outlets is one story; the two later copies fold."""
+    book = StoryBook(StoriesSettings())
+    first = book.add(article("ap", WIRE, source="AP"), now=T0)
+    second = book.add(article("star", WIRE, source="Star Tribune", hours=1), now=T0)
+    third = book.add(
+        article("post", WIRE + " Read more at our site.", source="Post", hours=2), now=T0
+    )
+    assert first.kind == "new_story"
+    assert {second.kind, third.kind} <= {"duplicate", "also_reported"}
+    assert second.story_id == third.story_id == first.story_id
+    assert second.duplicate_of == "ap"
+    info = book.story(first.story_id)
+    assert info is not None
+    assert info.outlets == ("AP", "Star Tribune", "Post")
+    assert info.independent_outlets == 1  # wire copies count once
+    assert info.first_source == "AP"
+
+
+def test_later_article_adding_a_fact_is_a_development_naming_it() -> None:
+    """An article that adds the White House denial is a development whose new part names it."""
+    book = StoryBook(StoriesSettings())
+    first = book.add(article("ap", WIRE), now=T0)
+    book.mark_delivered(first.story_id, "korea", split_sentences(WIRE))
+    later = article("reuters", DENIAL, source="Reuters", hours=20)
+    decision = book.add(later, now=later.published)
+    assert decision.kind == "development"
+    assert decision.story_id == first.story_id
+    assert any("White House denied" in s for s in decision.new_sentences)
+    assert not any("will meet North Korean leader" in s for s in decision.new_sentences)
+    new = book.novelty(first.story_id, "korea", later)
+    assert any("White House denied" in s for s in new)
+    assert "Singapore" not in " ".join(new)  # the paraphrased opening was already sent
+
+
+def test_nothing_new_on_a_topic_after_delivery() -> None:
+    """Once an article's sentences were delivered on a topic, it has nothing new there."""
+    book = StoryBook(StoriesSettings())
+    wire = article("ap", WIRE)
+    decision = book.add(wire, now=T0)
+    assert decision.new_sentences  # a new story carries all its sentences
+    book.mark_delivered(decision.story_id, "korea", decision.new_sentences)
+    assert book.novelty(decision.story_id, "korea", wire) == ()
+    assert book.novelty(decision.story_id, "other-topic", wire) != ()
+
+
+def test_retitled_repost_is_a_duplicate() -> None:
+    """A re-post of the same text under a new headline and URL is a duplicate, nothing new."""
+    book = StoryBook(StoriesSettings())
+    first = book.add(article("a1", WIRE, title="Trump and Kim to meet in Singapore"), now=T0)
+    again = article("a1-v2", WIRE, title="UPDATE 2-Summit date set: Singapore, June 12", hours=3)
+    decision = book.add(again, now=again.published)
+    assert decision.kind == "duplicate"
+    assert decision.duplicate_of == "a1"
+    assert decision.story_id == first.story_id
+    assert decision.new_sentences == ()
+    assert book.add(again, now=again.published).kind == "duplicate"  # re-polled: same key
+
+
+def test_stories_sharing_actors_stay_apart() -> None:
+    """Two Trump-Russia stories in the same week share actors but stay two stories."""
+    book = StoryBook(StoriesSettings())
+    lawsuit = book.add(article("dnc", RUSSIA_LAWSUIT), now=T0)
+    questions = article("mueller", RUSSIA_QUESTIONS, source="NYT", hours=30)
+    decision = book.add(questions, now=questions.published)
+    assert decision.kind == "new_story"
+    assert decision.story_id != lawsuit.story_id
+
+
+def test_stories_expire_after_the_window() -> None:
+    """A story with no article within the window is forgotten: the same text starts anew."""
+    book = StoryBook(StoriesSettings(window=timedelta(days=3)))
+    first = book.add(article("ap", WIRE), now=T0)
+    late = article("ap-late", WIRE, hours=24 * 4)
+    decision = book.add(late, now=late.published)
+    assert decision.kind == "new_story"
+    assert decision.story_id != first.story_id
+    assert book.story(first.story_id) is None
+    assert book.story_of("ap") is None
+    assert len(book) == 1
+
+
+def test_records_round_trip_gives_the_same_decisions() -> None:
+    """A book rebuilt from its JSON records decides the next articles as the original does."""
+    settings = StoriesSettings()
+    items = _newswcl50()
+    head, tail = items[:12], items[12:]
+    book = StoryBook(settings)
+    replay(book, [a for a, _ in head])
+    book.mark_delivered(book.story_of(head[0][0].key) or "", "t", ["Pompeo met Kim in secret."])
+    records = json.loads(json.dumps(book.to_records()))
+    copy = StoryBook.from_records(settings, records)
+    assert copy.to_records() == records
+    assert [copy.add(a, now=a.published) for a, _ in tail] == [
+        book.add(a, now=a.published) for a, _ in tail
+    ]
+
+
+def _newswcl50() -> list[tuple[StoryArticle, str]]:
+    items = []
+    for line in DATA.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        when = datetime.fromisoformat(row["time"]).replace(hour=12, tzinfo=UTC)
+        items.append(
+            (
+                StoryArticle(
+                    row["id"], row["url"], row["source"], row["title"] or "", row["text"], when
+                ),
+                row["cluster_id"],
+            )
+        )
+    items.sort(key=lambda item: (item[0].published, item[0].key))
+    return items
+
+
+@pytest.mark.parametrize("window", ["3d", "7d"])
+def test_newswcl50_events_group(window: str) -> None:
+    """Five outlets' articles on each of five real events form five stories, none mixed."""
+    book = StoryBook(StoriesSettings.model_validate({"window": window}))
+    by_story: dict[str, set[str]] = defaultdict(set)
+    by_event: dict[str, set[str]] = defaultdict(set)
+    for item, event in _newswcl50():
+        story_id = book.add(item, now=item.published).story_id
+        by_story[story_id].add(event)
+        by_event[event].add(story_id)
+    assert all(len(events) == 1 for events in by_story.values())  # no two events merged
+    assert sum(len(stories) for stories in by_event.values()) <= 6  # at most one split
+    assert sum(len(stories) == 1 for stories in by_event.values()) >= 4
