@@ -13,11 +13,14 @@ import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from monitor.config import Settings, config_path, load_settings
+from monitor.config import Settings, append_feeds, config_path, load_settings
 from monitor.errors import ConfigError, MonitorError
+from monitor.opml import read_opml, write_opml
 from monitor.service import CycleReport, once, query_problems, serve
 from monitor.store import Store
+from monitor.subscribe import find_feed_at
 
 log = logging.getLogger("monitor")
 
@@ -36,6 +39,7 @@ COMMANDS = {
     "check": "validate the configuration; print every problem with its key and exit 2",
     "status": "show each feed's last success and error, and the outbox",
     "outbox": "manage undelivered digests: `outbox retry` re-queues failed deliveries",
+    "feeds": "list, add (with autodiscovery), import and export (OPML) the feeds you follow",
 }
 
 
@@ -61,7 +65,32 @@ def build_parser() -> argparse.ArgumentParser:
                 "resume channels stopped by a 410 Gone; they are sent at the next cycle.",
             )
             retry.add_argument("--channel", metavar="NAME", help="only this channel")
+        if name == "feeds":
+            _feeds_parser(command)
     return parser
+
+
+def _feeds_parser(command: argparse.ArgumentParser) -> None:
+    actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="the configured feeds with their state")
+    add = actions.add_parser(
+        "add",
+        help="add a feed by its URL or a page that links to it (autodiscovery)",
+        description="Fetch URL; if it is a feed, add it; if it is a web page, add the feed it "
+        "advertises (<link rel=alternate>) or one at a common path (/feed, /rss.xml, ...). "
+        "The feed is appended to the config file.",
+    )
+    add.add_argument("url", help="a feed URL or a web page")
+    add.add_argument("--name", help="name shown in digests (default: the feed's title)")
+    imp = actions.add_parser(
+        "import",
+        help="append the feeds of an OPML file to the config file",
+        description="Read FILE.opml (nested folders are fine) and append each feed not yet "
+        "configured as a [[feeds]] table at the end of the config file.",
+    )
+    imp.add_argument("file", help="an OPML file exported from another reader")
+    exp = actions.add_parser("export", help="write the configured feeds as OPML 2.0")
+    exp.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -217,12 +246,44 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feeds(args: argparse.Namespace) -> int:
+    file, _ = config_path(args.config)
+    if args.action == "import":
+        outlines = read_opml(Path(args.file).read_bytes(), source=args.file)
+        added = append_feeds(file, [(o.url, o.title) for o in outlines])
+        print(f"{len(outlines)} feeds in {args.file}; {added} added to {file}")
+        _load(args)  # the file still loads: say so now rather than at the next start
+        return 0
+    settings = _load(args)
+    if args.action == "export":
+        document = write_opml([(f.url, f.name) for f in settings.feeds])
+        if args.output:
+            Path(args.output).write_bytes(document)
+            print(f"{len(settings.feeds)} feeds written to {args.output}")
+        else:
+            sys.stdout.write(document.decode("utf-8"))
+        return 0
+    if args.action == "add":
+        found = asyncio.run(find_feed_at(settings.fetch, args.url))
+        added = append_feeds(file, [(found.url, args.name or found.title)])
+        what = "added to" if added else "already in"
+        print(f"{found.url} ({found.title or 'untitled'}, {found.how}) {what} {file}")
+        return 0
+    rows = [
+        [f.url, f.name or "-", str(f.interval or settings.service.default_interval)]
+        for f in settings.feeds
+    ]
+    print(_table(["url", "name", "interval"], rows))
+    return 0
+
+
 HANDLERS = {
     "run": cmd_run,
     "once": cmd_once,
     "check": cmd_check,
     "status": cmd_status,
     "outbox": cmd_outbox,
+    "feeds": cmd_feeds,
 }
 
 

@@ -13,6 +13,7 @@ with all of them, never a traceback.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import tomllib
@@ -493,6 +494,30 @@ def cross_check(settings: Settings) -> list[str]:
             problems.append(f"feeds[{i}].url: {feed.url} is listed twice")
         urls.add(feed.url)
     return problems
+
+
+def append_feeds(path: Path, feeds: list[tuple[str, str | None]]) -> int:
+    """Append [[feeds]] tables to the TOML file for URLs it does not list yet; return how many.
+
+    The file is appended to, never rewritten, so the user's comments and layout stay.
+    """
+    existing: set[str] = set()
+    if path.is_file():
+        with path.open("rb") as handle:
+            existing = {f.get("url", "") for f in tomllib.load(handle).get("feeds", [])}
+    blocks = []
+    for url, name in feeds:
+        if url in existing:
+            continue
+        existing.add(url)
+        block = f"\n[[feeds]]\nurl = {json.dumps(url)}\n"
+        if name:
+            block += f"name = {json.dumps(name, ensure_ascii=False)}\n"
+        blocks.append(block)
+    if blocks:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write("".join(blocks))
+    return len(blocks)
 
 
 def config_path(explicit: str | os.PathLike[str] | None) -> tuple[Path, bool]:
