@@ -87,6 +87,7 @@ def build_digest(
     now: datetime,
     *,
     max_items: int = 20,
+    replies_to: Sequence[str] = (),
 ) -> Digest:
     """One digest for a channel: a section per due topic, each capped at `max_items` in full."""
     sections = tuple(
@@ -101,7 +102,11 @@ def build_digest(
     )
     every = [m for _, items in topics for m in items]
     return Digest(
-        key=digest_key(channel, every, now), channel=channel, created=now, sections=sections
+        key=digest_key(channel, every, now),
+        channel=channel,
+        created=now,
+        sections=sections,
+        replies_to=tuple(replies_to),
     )
 
 
@@ -147,6 +152,14 @@ def _item_document(item: Match) -> dict[str, Any]:
         "image": safe_link(item.image),
         "site_name": item.site_name,
         "language": item.language,
+        "story": {
+            "id": item.story_id,
+            "kind": item.story_kind,
+            "what_is_new": list(item.new_sentences),
+            "also_reported_by": [
+                {"source": source, "url": safe_link(url)} for source, url in item.also
+            ],
+        },
     }
 
 
@@ -157,6 +170,7 @@ def to_document(digest: Digest) -> dict[str, Any]:
         "type": "digest",
         "id": digest.key,
         "created": digest.created.isoformat(),
+        "replies_to": list(digest.replies_to),
         "sections": [
             {
                 "topic": {"name": section.topic, "title": section.title},
@@ -173,7 +187,9 @@ def render(digest: Digest, *, images: bool = False) -> RenderedDigest:
     sections = [
         {
             "section": section,
-            "items": [(item, paragraphs(item.text), safe_link(item.url)) for item in section.items],
+            "items": [
+                (item, paragraphs(item.text), safe_link(item.url)) for item in section.items
+            ],
             "more": [(item, safe_link(item.url)) for item in section.more],
         }
         for section in digest.sections
@@ -187,6 +203,7 @@ def render(digest: Digest, *, images: bool = False) -> RenderedDigest:
         html=_env.get_template("digest.html.j2").render(context),
         json=json.dumps(to_document(digest), ensure_ascii=False, indent=2),
         created=digest.created,
+        replies_to=digest.replies_to,
     )
 
 

@@ -110,6 +110,16 @@ class Match:
     image: str | None = None  # lead image of the article (og:image), absolute http(s)
     site_name: str | None = None
     language: str | None = None
+    story_id: str | None = None  # the story this article belongs to (monitor.stories)
+    story_kind: str | None = None  # new_story, development, also_reported, duplicate
+    story_reason: str | None = None  # why it joined its story
+    new_sentences: tuple[str, ...] = ()  # what is new, for a development
+    also: tuple[tuple[str, str], ...] = ()  # other (outlet, url) reports, filled at digest time
+
+    @property
+    def alert(self) -> bool:
+        """Whether this match goes into a digest (copies and repeats are folded instead)."""
+        return self.story_kind not in ("duplicate", "also_reported")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +140,7 @@ class Digest:
     channel: str
     created: datetime
     sections: tuple[Section, ...]
-
+    replies_to: tuple[str, ...] = ()  # earlier digests that carried these stories
     @property
     def stories(self) -> int:
         return sum(len(s.items) + len(s.more) for s in self.sections)
@@ -147,6 +157,7 @@ class RenderedDigest:
     json: str
     created: datetime
     headers: Mapping[str, str] = field(default_factory=dict)
+    replies_to: tuple[str, ...] = ()  # keys of earlier digests of the same stories (threading)
 
 
 class DeliveryStatus(StrEnum):

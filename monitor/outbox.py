@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from monitor.channels.base import Channel
 from monitor.config import DigestSettings, TopicConfig
 from monitor.digest import build_digest, in_quiet_hours, is_due, render
 from monitor.errors import DeliveryError
+from monitor.models import Match
 from monitor.store import Queued, Store
 
 log = logging.getLogger(__name__)
@@ -77,11 +78,13 @@ def queue_due_digests(
                 due.append((topic, waiting))
         if not due:
             continue
+        stories = [(topic, [q.match for q in waiting]) for topic, waiting in due]
         digest = build_digest(
             channel,
-            [(topic, [q.match for q in waiting]) for topic, waiting in due],
+            _with_other_reports(store, stories),
             now,
             max_items=settings.max_items,
+            replies_to=_earlier_digests(store, stories, channel),
         )
         store.save_digest(
             render(digest, images=settings.images),
@@ -99,6 +102,38 @@ def queue_due_digests(
         )
         queued.append(digest.key)
     return queued
+
+
+def _with_other_reports(
+    store: Store, stories: list[tuple[TopicConfig, list[Match]]]
+) -> list[tuple[TopicConfig, list[Match]]]:
+    """Each story's other outlets ("also reported by"), as recorded so far."""
+    # an outlet's own earlier articles on the story are not "also reported by"
+    reports = store.story_reports(m.story_id for _, ms in stories for m in ms if m.story_id)
+    return [
+        (
+            topic,
+            [
+                replace(m, also=tuple(r for r in reports.get(m.story_id, []) if r[0] != m.source))
+                if m.story_id
+                else m
+                for m in matches
+            ],
+        )
+        for topic, matches in stories
+    ]
+
+
+def _earlier_digests(
+    store: Store, stories: list[tuple[TopicConfig, list[Match]]], channel: str
+) -> list[str]:
+    """Digests this one follows up: those that already told a story it now updates."""
+    earlier: list[str] = []
+    for topic, matches in stories:
+        for m in matches:
+            if m.story_id and m.story_kind == "development":
+                earlier += store.earlier_digests(m.story_id, topic.name, channel)
+    return list(dict.fromkeys(earlier))
 
 
 async def drain(

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.config import FeedConfig, TopicConfig
@@ -23,6 +24,7 @@ from monitor.models import Article, Entry, FeedState, Match, Response
 from monitor.query import Query
 from monitor.schedule import Rng, Rules, after_failure, after_success, default_rng, document_hint
 from monitor.store import Store
+from monitor.stories import StoryArticle, StoryBook, split_sentences
 from monitor.urls import canonical_url
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ class Pipeline:
     default_interval: timedelta
     max_backoff: timedelta
     routes: Mapping[str, Sequence[str]] = field(default_factory=dict)  # topic -> channels
+    stories: StoryBook | None = None  # groups articles into stories; None: every match alerts
 
     async def poll(
         self,
@@ -133,7 +136,7 @@ class Pipeline:
             )
         source = feed.name or parsed.title or urlsplit(feed.url).hostname or feed.url
         new = self.store.unseen(feed.url, parsed.entries)
-        found = [match for entry in new for match in await self._matches(entry, source)]
+        found = [match for entry in new for match in await self._matches(entry, source, now)]
         added = self.store.record_entries(new, found, now, self.routes)
         dates = [entry.published for entry in parsed.entries]
         hint = document_hint(ttl_minutes=parsed.ttl, published=dates, now=now, rules=rules)
@@ -157,7 +160,7 @@ class Pipeline:
         )
         return PollReport(feed.url, new_entries=len(new), matches=added)
 
-    async def _matches(self, entry: Entry, source: str) -> list[Match]:
+    async def _matches(self, entry: Entry, source: str, now: datetime) -> list[Match]:
         """The topics this entry matches, each with the cleaned article (fetched once)."""
         document = f"{entry.title}\n{entry.summary}"
         hits = [(t, t.query.explain(document)) for t in self.topics]
@@ -171,13 +174,19 @@ class Pipeline:
         if date.note:
             log.info("dates differ url=%s note=%s", redact_url(entry.link or ""), date.note)
         url = canonical_url(_story_url(entry, article))
+        title = entry.title or (article.title if article and article.title else url)
+        placed = self._place(
+            StoryArticle(url, url, source, title, text, date.date or now),
+            [topic.config.name for topic, _ in hits],
+            now,
+        )
         return [
             Match(
                 topic=topic.config.name,
                 entry_key=entry.key,
                 feed_url=entry.feed_url,
                 url=url,
-                title=entry.title or (article.title if article and article.title else url),
+                title=title,
                 text=text,
                 source=source,
                 published=date.date,
@@ -187,9 +196,41 @@ class Pipeline:
                 image=article.image if article else None,
                 site_name=article.site_name if article else None,
                 language=article.language if article else None,
+                **placed.get(topic.config.name, {}),
             )
             for topic, terms in hits
         ]
+
+    def _place(
+        self, article: StoryArticle, topics: Sequence[str], now: datetime
+    ) -> dict[str, dict[str, Any]]:
+        """Where the article stands in its story, per topic: new, a development, or a repeat.
+
+        A topic gets an alert when the article tells it something not yet sent on that
+        topic: the whole story if the topic never had it, else only the new sentences.
+        """
+        if self.stories is None:
+            return {}
+        decision = self.stories.add(article, now=now)
+        everything = tuple(split_sentences(article.text))
+        placed = {}
+        for topic in topics:
+            new = self.stories.novelty(decision.story_id, topic, article)
+            if not new:
+                kind = "duplicate" if decision.kind == "duplicate" else "also_reported"
+            elif decision.kind == "new_story" or len(new) == len(everything):
+                kind = "new_story"
+            else:
+                kind = "development"
+            if new:  # queued now, so delivered: at least once, through the outbox
+                self.stories.mark_delivered(decision.story_id, topic, new)
+            placed[topic] = {
+                "story_id": decision.story_id,
+                "story_kind": kind,
+                "story_reason": decision.reason,
+                "new_sentences": new if kind == "development" else (),
+            }
+        return placed
 
     async def _article(self, entry: Entry) -> tuple[Article | None, str | None]:
         """The cleaned page, or None and a note saying why the feed's text is shown."""

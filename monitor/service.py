@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
@@ -38,6 +38,7 @@ from monitor.publish import write_atom_feeds
 from monitor.query import compile_query
 from monitor.schedule import Rules, is_due
 from monitor.store import Store
+from monitor.stories import StoryBook
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +122,15 @@ class Runtime:
 
     async def __aenter__(self) -> Runtime:
         self.store.migrate()
+        self.stories = StoryBook.from_records(self.settings.stories, self.store.story_records())
+        self.pipeline = replace(self.pipeline, stories=self.stories)
         self.publish_atom()
         return self
+
+    def save_stories(self) -> None:
+        """Persist the story book, without the stories that left the window."""
+        self.stories.expire(self.clock())
+        self.store.save_story_records(self.stories.to_records())
 
     def publish_atom(self) -> None:
         """Rewrite every topic's Atom file (data_dir/atom/<topic>.xml)."""
@@ -182,6 +190,8 @@ class Runtime:
 
     async def cycle(self, *, only_due: bool, ignore_backoff: bool) -> CycleReport:
         polls = await self.poll(only_due=only_due)
+        if any(p.new_entries for p in polls):
+            self.save_stories()
         if any(p.matches for p in polls):
             self.publish_atom()
         keys, report = await self.deliver(ignore_backoff=ignore_backoff)

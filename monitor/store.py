@@ -117,6 +117,7 @@ digests = Table(
     Column("headers", Text, nullable=False, default="{}"),
     Column("created", UTCDateTime, nullable=False),
     Column("channel", String(200)),  # added by 0003
+    Column("replies_to", Text),  # added by 0006: JSON list of digest keys
 )
 
 matches = Table(
@@ -138,6 +139,10 @@ matches = Table(
     Column("image", Text),  # added by 0005
     Column("site_name", Text),  # added by 0005
     Column("language", String(20)),  # added by 0005
+    Column("story_id", String(100)),  # added by 0006
+    Column("story_kind", String(20)),  # added by 0006: new_story, development, ...
+    Column("story_reason", Text),  # added by 0006
+    Column("new_sentences", Text),  # added by 0006: JSON list
     Column("digest_key", String(200), ForeignKey("digests.key")),
     UniqueConstraint("topic", "url", name="uq_matches_topic_url"),
 )
@@ -182,6 +187,25 @@ stopped_channels = Table(
 )
 
 
+# The story book (monitor.stories) between runs: one "book" row and one row per story.
+story_records = Table(
+    "story_records",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("type", String(20), nullable=False),
+    Column("last", UTCDateTime),
+    Column("record", Text, nullable=False),
+)
+
+
+def _stories(conn: Connection) -> None:
+    story_records.create(conn, checkfirst=True)
+    _add_missing_columns(
+        conn, matches, "story_id", "story_kind", "story_reason", "new_sentences"
+    )
+    _add_missing_columns(conn, digests, "replies_to")
+
+
 def _add_missing_columns(conn: Connection, table: Table, *names: str) -> None:
     """ALTER TABLE … ADD COLUMN for each named column the database lacks.
 
@@ -221,6 +245,7 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
         "0005_match_metadata",
         lambda conn: _add_missing_columns(conn, matches, "image", "site_name", "language"),
     ),
+    ("0006_stories", _stories),
 ]
 
 
@@ -375,6 +400,8 @@ class Store:
                 ).inserted_primary_key
                 assert inserted is not None
                 match_id = inserted[0]
+                if not match.alert:
+                    continue  # folded into its story ("also reported by"): no digest
                 for channel in (routes or {}).get(match.topic, ()):
                     conn.execute(
                         insert(queue).values(
@@ -436,6 +463,59 @@ class Store:
             )
         return [(row["id"], _match(row), row["created"]) for row in rows]
 
+    def story_reports(self, story_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+        """Every (source, url) recorded for each story, in the order they were found."""
+        ids = sorted(set(story_ids))
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(matches.c.story_id, matches.c.source, matches.c.url)
+                .where(matches.c.story_id.in_(ids))
+                .order_by(matches.c.id)
+            ).all()
+        out: dict[str, list[tuple[str, str]]] = {}
+        for story_id, source, url in rows:
+            if (source, url) not in out.setdefault(story_id, []):
+                out[story_id].append((source, url))
+        return out
+
+    def earlier_digests(self, story_id: str, topic: str, channel: str) -> list[str]:
+        """Keys of digests that already carried this story on this topic and channel."""
+        with self.engine.connect() as conn:
+            keys = conn.scalars(
+                select(queue.c.digest_key)
+                .join(matches, matches.c.id == queue.c.match_id)
+                .where(
+                    matches.c.story_id == story_id,
+                    queue.c.topic == topic,
+                    queue.c.channel == channel,
+                    queue.c.digest_key.is_not(None),
+                )
+                .order_by(queue.c.id)
+            ).all()
+        return list(dict.fromkeys(keys))
+
+    def story_records(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [json.loads(text) for text in conn.scalars(select(story_records.c.record))]
+
+    def save_story_records(self, records: Sequence[dict[str, Any]]) -> None:
+        """Replace the stored story book with `records` (StoryBook.to_records())."""
+        rows = [
+            {
+                "id": r["id"],
+                "type": r.get("type", "story"),
+                "last": datetime.fromisoformat(r["last"]) if r.get("last") else None,
+                "record": json.dumps(r, ensure_ascii=False),
+            }
+            for r in records
+        ]
+        with self.engine.begin() as conn:
+            conn.execute(story_records.delete())
+            if rows:
+                conn.execute(insert(story_records), rows)
+
     def match_counts(self, since: datetime) -> dict[str, int]:
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -471,6 +551,7 @@ class Store:
                     html=rendered.html,
                     json=rendered.json,
                     headers=json.dumps(dict(rendered.headers)),
+                    replies_to=json.dumps(list(rendered.replies_to)),
                     created=rendered.created,
                 )
             )
@@ -499,6 +580,7 @@ class Store:
             json=row["json"],
             created=row["created"],
             headers=json.loads(row["headers"]),
+            replies_to=tuple(json.loads(row["replies_to"] or "[]")),
         )
 
     def due_deliveries(self, now: datetime | None) -> list[Delivery]:
@@ -619,6 +701,10 @@ def _match_values(match: Match) -> dict[str, Any]:
         "image": match.image,
         "site_name": match.site_name,
         "language": match.language,
+        "story_id": match.story_id,
+        "story_kind": match.story_kind,
+        "story_reason": match.story_reason,
+        "new_sentences": json.dumps(list(match.new_sentences)),
     }
 
 
@@ -638,6 +724,10 @@ def _match(row: Any) -> Match:
         image=row["image"],
         site_name=row["site_name"],
         language=row["language"],
+        story_id=row["story_id"],
+        story_kind=row["story_kind"],
+        story_reason=row["story_reason"],
+        new_sentences=tuple(json.loads(row["new_sentences"] or "[]")),
     )
 
 

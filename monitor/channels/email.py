@@ -51,6 +51,10 @@ def build_email(digest: RenderedDigest, *, sender: str, recipients: Sequence[str
     msg["To"] = ", ".join(clean_header(r) for r in recipients)
     msg["Date"] = format_datetime(digest.created)
     msg["Message-ID"] = f"<{clean_header(digest.key)}@{MESSAGE_ID_DOMAIN}>"
+    if digest.replies_to:  # a development threads under the digests that told its story
+        earlier = [f"<{clean_header(key)}@{MESSAGE_ID_DOMAIN}>" for key in digest.replies_to]
+        msg["In-Reply-To"] = earlier[-1]
+        msg["References"] = " ".join(earlier)
     for name, value in digest.headers.items():
         if not _HEADER_NAME.match(name) or name.lower() in _RESERVED:
             raise ValueError(f"digest header {name!r} cannot be set")
