@@ -24,7 +24,7 @@ def _load_apprise() -> Any:
             # apprise imports the stdlib's deprecated imghdr on Python 3.11-3.12
             warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
             import apprise
-            import apprise.utils.pgp  # noqa: F401  (imports imghdr on first use otherwise)
+            import apprise.utils.pgp  # imports imghdr on first use otherwise
     except ImportError:
         raise ConfigError(
             [
