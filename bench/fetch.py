@@ -202,15 +202,17 @@ def run_rss2email(
     def one() -> None:
         nonlocal peak
         command = [R2E, "-c", str(config), "-d", str(data), "run", "--no-send"]
-        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        log = (workdir / "r2e.log").open("ab")  # a file: a full stderr pipe would block r2e
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
         watched = psutil.Process(proc.pid)
         while proc.poll() is None:
             with contextlib.suppress(psutil.Error):
                 peak = max(peak, watched.memory_info().rss)
             time.sleep(0.1)
+        log.close()
         if proc.returncode not in (0, 1):  # 1: some feeds failed (the farm's failing share)
-            assert proc.stderr is not None
-            raise SystemExit(f"rss2email failed ({proc.returncode}): {proc.stderr.read()[-2000:]}")
+            tail = (workdir / "r2e.log").read_text(errors="replace")[-2000:]
+            raise SystemExit(f"rss2email failed ({proc.returncode}): {tail}")
 
     def children_cpu() -> float:
         t = os.times()

@@ -304,7 +304,15 @@ class FeedConfig(_Section):
 class TopicConfig(_Section):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="short identifier")
     title: str | None = Field(None, description="display name")
-    query: str = Field(min_length=1, description='query: terms, "phrases", AND, OR, NOT, ()')
+    query: str = Field(
+        min_length=1,
+        description='terms, "phrases", AND, OR, NOT, NEAR/n, fields: see docs/queries.md',
+    )
+    match: Literal["summary", "full_text"] = Field(
+        "full_text",
+        description="full_text: confirm on the article's text (and find stories whose summary "
+        "names only part of the query); summary: decide on title and summary alone",
+    )
     schedule: str = Field("immediate", description="'immediate', 'every 1h' or a cron line")
     channels: list[str] = Field(default_factory=list, description="channel names to deliver to")
     urgent: bool = Field(False, description="sent during digest.quiet_hours too")

@@ -148,6 +148,10 @@ def _item_document(item: Match) -> dict[str, Any]:
         "author": item.author,
         "text": item.text,
         "matched_terms": list(item.terms),
+        "why": {
+            "snippet": item.snippet,
+            "hits": [{"term": t, "field": f, "count": c} for t, f, c in item.hits],
+        },
         "note": item.note,
         "image": safe_link(item.image),
         "site_name": item.site_name,

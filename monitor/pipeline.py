@@ -21,7 +21,7 @@ from monitor.extract import Extractor, better_text, check_date
 from monitor.feeds import ParsePool, parse_feed
 from monitor.http import HttpClient
 from monitor.models import Article, Entry, FeedState, Match, Response
-from monitor.query import Query
+from monitor.query import Document, Explanation, Query, TopicIndex
 from monitor.schedule import Rng, Rules, after_failure, after_success, default_rng, document_hint
 from monitor.store import Store
 from monitor.stories import StoryArticle, StoryBook, split_sentences
@@ -79,9 +79,11 @@ class Pipeline:
     store: Store
     http: HttpClient
     extractor: Extractor
-    topics: Sequence[WatchedTopic]
+    topics: Mapping[str, WatchedTopic]  # by name
     default_interval: timedelta
     max_backoff: timedelta
+    # the same topics, indexed by the words they require (none: no topic matches)
+    index: TopicIndex = field(default_factory=lambda: TopicIndex({}))
     routes: Mapping[str, Sequence[str]] = field(default_factory=dict)  # topic -> channels
     stories: StoryBook | None = None  # groups articles into stories; None: every match alerts
 
@@ -161,11 +163,22 @@ class Pipeline:
         return PollReport(feed.url, new_entries=len(new), matches=added)
 
     async def _matches(self, entry: Entry, source: str, now: datetime) -> list[Match]:
-        """The topics this entry matches, each with the cleaned article (fetched once)."""
-        document = f"{entry.title}\n{entry.summary}"
-        hits = [(t, t.query.explain(document)) for t in self.topics]
-        hits = [(t, terms) for t, terms in hits if terms]
-        if not hits:
+        """The topics this entry matches, each with the cleaned article (fetched once).
+
+        Stage one matches the title, summary and any full content the feed carries;
+        topics with `match = "full_text"` also take entries sharing some of their
+        words, and are then confirmed (or dropped) on the article's own text.
+        """
+        first = Document(
+            entry.title, f"{entry.summary}\n{entry.content or ''}", source, entry.link or ""
+        )
+        selected = self.index.match(first)
+        wider = [
+            name
+            for name in self.index.loosely(first)
+            if name not in selected and self.topics[name].config.match == "full_text"
+        ]
+        if not selected and not wider:
             return []
         article, note = await self._article(entry)
         choice = better_text(entry.content, article)
@@ -175,14 +188,16 @@ class Pipeline:
             log.info("dates differ url=%s note=%s", redact_url(entry.link or ""), date.note)
         url = canonical_url(_story_url(entry, article))
         title = entry.title or (article.title if article and article.title else url)
+        full = Document(title, article.text, source, url) if article else None
+        explained = self._confirm(selected, wider, full)
+        if not explained:
+            return []
         placed = self._place(
-            StoryArticle(url, url, source, title, text, date.date or now),
-            [topic.config.name for topic, _ in hits],
-            now,
+            StoryArticle(url, url, source, title, text, date.date or now), list(explained), now
         )
         return [
             Match(
-                topic=topic.config.name,
+                topic=name,
                 entry_key=entry.key,
                 feed_url=entry.feed_url,
                 url=url,
@@ -190,16 +205,41 @@ class Pipeline:
                 text=text,
                 source=source,
                 published=date.date,
-                terms=terms,
+                terms=explanation.terms,
+                snippet=explanation.snippet,
+                hits=tuple((hit.term, hit.field, hit.count) for hit in explanation.hits),
                 note=note,
                 author=entry.author or (article.author if article else None),
                 image=article.image if article else None,
                 site_name=article.site_name if article else None,
                 language=article.language if article else None,
-                **placed.get(topic.config.name, {}),
+                **placed.get(name, {}),
             )
-            for topic, terms in hits
+            for name, explanation in explained.items()
         ]
+
+    def _confirm(
+        self, selected: Mapping[str, Explanation], wider: Sequence[str], full: Document | None
+    ) -> dict[str, Explanation]:
+        """The topics that keep the entry: summary topics as selected, full-text topics
+        confirmed on the article (or, when the page gave no text, as selected)."""
+        kept: dict[str, Explanation] = {}
+        for name in [*selected, *wider]:
+            topic = self.topics[name]
+            if topic.config.match == "summary" or full is None:
+                if name in selected:
+                    kept[name] = selected[name]
+                continue
+            confirmed = topic.query.match(full)
+            if confirmed is not None:
+                kept[name] = confirmed
+            elif name in selected:
+                log.info(
+                    "summary matched but the article does not topic=%s url=%s",
+                    name,
+                    redact_url(full.url),
+                )
+        return kept
 
     def _place(
         self, article: StoryArticle, topics: Sequence[str], now: datetime

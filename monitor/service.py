@@ -35,7 +35,7 @@ from monitor.http import HttpClient
 from monitor.outbox import DrainReport, drain, queue_due_digests
 from monitor.pipeline import Pipeline, PollReport, WatchedTopic
 from monitor.publish import write_atom_feeds
-from monitor.query import compile_query
+from monitor.query import TopicIndex, compile_query
 from monitor.schedule import Rules, is_due
 from monitor.store import Store
 from monitor.stories import StoryBook
@@ -57,8 +57,8 @@ def query_problems(settings: Settings) -> list[str]:
         try:
             compile_query(topic.query)
         except QueryError as exc:
-            near = topic.query[max(exc.position - 15, 0) : exc.position + 15]
-            problems.append(f"topics[{i}].query: {exc} (near {near!r})")
+            pointer = exc.pointer().replace("\n", "\n    ")
+            problems.append(f"topics[{i}].query: {exc}\n    {pointer}")
     return problems
 
 
@@ -99,12 +99,13 @@ class Runtime:
             max_page_bytes=settings.extract.max_page_bytes,
             recycle_every=settings.extract.recycle_every,
         )
-        topics = [WatchedTopic(t, compile_query(t.query)) for t in settings.topics]
+        topics = {t.name: WatchedTopic(t, compile_query(t.query)) for t in settings.topics}
         self.pipeline = Pipeline(
             store=self.store,
             http=self.http,
             extractor=self.extractor,
             topics=topics,
+            index=TopicIndex({name: watched.query for name, watched in topics.items()}),
             default_interval=settings.service.default_interval,
             max_backoff=settings.service.max_backoff,
             routes={t.name: (t.channels or [DEFAULT_CHANNEL]) for t in settings.topics},

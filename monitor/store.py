@@ -143,6 +143,8 @@ matches = Table(
     Column("story_kind", String(20)),  # added by 0006: new_story, development, ...
     Column("story_reason", Text),  # added by 0006
     Column("new_sentences", Text),  # added by 0006: JSON list
+    Column("snippet", Text),  # added by 0007
+    Column("hits", Text),  # added by 0007: JSON list of [term, field, count]
     Column("digest_key", String(200), ForeignKey("digests.key")),
     UniqueConstraint("topic", "url", name="uq_matches_topic_url"),
 )
@@ -200,9 +202,7 @@ story_records = Table(
 
 def _stories(conn: Connection) -> None:
     story_records.create(conn, checkfirst=True)
-    _add_missing_columns(
-        conn, matches, "story_id", "story_kind", "story_reason", "new_sentences"
-    )
+    _add_missing_columns(conn, matches, "story_id", "story_kind", "story_reason", "new_sentences")
     _add_missing_columns(conn, digests, "replies_to")
 
 
@@ -246,6 +246,10 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
         lambda conn: _add_missing_columns(conn, matches, "image", "site_name", "language"),
     ),
     ("0006_stories", _stories),
+    (
+        "0007_match_explanations",
+        lambda conn: _add_missing_columns(conn, matches, "snippet", "hits"),
+    ),
 ]
 
 
@@ -705,6 +709,8 @@ def _match_values(match: Match) -> dict[str, Any]:
         "story_kind": match.story_kind,
         "story_reason": match.story_reason,
         "new_sentences": json.dumps(list(match.new_sentences)),
+        "snippet": match.snippet,
+        "hits": json.dumps([list(hit) for hit in match.hits]),
     }
 
 
@@ -728,6 +734,8 @@ def _match(row: Any) -> Match:
         story_kind=row["story_kind"],
         story_reason=row["story_reason"],
         new_sentences=tuple(json.loads(row["new_sentences"] or "[]")),
+        snippet=row["snippet"],
+        hits=tuple((t, f, int(c)) for t, f, c in json.loads(row["hits"] or "[]")),
     )
 
 

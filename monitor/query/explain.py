@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from monitor.query.nodes import Term
 from monitor.query.text import Field, Prepared
@@ -92,14 +93,14 @@ def snippet(field: Field, ranges: list[tuple[int, int]], width: int = SNIPPET_CH
 
 def _densest(ranges: list[tuple[int, int]], words: int) -> tuple[int, int]:
     """First and last token of the most hits within `words` tokens (the first such run)."""
+    ends = list(accumulate((end for _, end in ranges), max))  # ranges overlap little
     best, best_count, j = (ranges[0][0], ranges[0][1] - 1), 0, 0
     for i, (start, _) in enumerate(ranges):
         j = max(j, i)
         while j + 1 < len(ranges) and ranges[j + 1][1] - start <= words:
             j += 1
         if j - i + 1 > best_count:
-            best_count = j - i + 1
-            best = (start, max(end for _, end in ranges[i : j + 1]) - 1)
+            best_count, best = j - i + 1, (start, ends[j] - 1)
     return best
 
 

@@ -82,6 +82,34 @@ class TopicIndex:
         found = [number for number, bits in seen.items() if bits == full[number]]
         return sorted(found + self._always)
 
+    def loosely(self, doc: Document) -> list[str]:
+        """Names of the topics that share at least one anchor word with `doc`.
+
+        The wider net for topics confirmed on an article's full text: an entry whose
+        summary names only part of what a topic asks for is still worth fetching.
+        """
+        prepared = prepare(doc)
+        seen: set[int] = set(self._always)
+        for word in self._words & prepared.vocabulary(self._fields):
+            seen.update(number for number, _ in self._by_word[word])
+        if self._prefix_lengths:
+            words = set().union(*(prepared[name].raw for name in self._fields))
+            for length in self._prefix_lengths:
+                for prefix in self._prefix_set & {w[:length] for w in words}:
+                    seen.update(number for number, _ in self._by_prefix[prefix])
+        return [self._names[n] for n in sorted(seen)]
+
+    def topics(self, doc: Document) -> list[str]:
+        """Names of the topics `doc` matches, in the order given; no explanations.
+
+        The cheap first stage: which topics an entry's title and summary select.
+        """
+        prepared = prepare(doc)
+        queries, names = self._queries, self._names
+        return [
+            names[n] for n in self.candidates(prepared) if queries[n].matches_prepared(prepared)
+        ]
+
     def match(self, doc: Document) -> dict[str, Explanation]:
         """Topic name → explanation, for the topics `doc` matches, in the order given."""
         prepared = prepare(doc)

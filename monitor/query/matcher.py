@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from monitor.errors import QueryError
 from monitor.query.explain import Explanation, explain
-from monitor.query.nodes import And, Anchors, Node, Not, Or, Term, anchors, positive_terms
+from monitor.query.nodes import Anchors, And, Node, Not, Or, Term, anchors, positive_terms
 from monitor.query.parser import parse
 from monitor.query.text import Document, Prepared, prepare, prepare_text
 
@@ -34,6 +34,10 @@ class Query:
         if not self._root.matches(doc):
             return None
         return explain(self._positive, doc)
+
+    def matches_prepared(self, doc: Prepared) -> bool:
+        """Whether a document already tokenised satisfies the query (no explanation)."""
+        return self._root.matches(doc)
 
     def matches(self, text: str) -> bool:
         """Whether `text`, taken as both title and text, satisfies the query."""

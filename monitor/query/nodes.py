@@ -9,7 +9,7 @@ from typing import TypeAlias
 
 from monitor.query.text import DEFAULT_FIELDS, Field, Prepared
 
-__all__ = ["And", "Anchors", "Near", "Node", "Not", "Or", "Term", "anchors", "positive_terms"]
+__all__ = ["Anchors", "And", "Near", "Node", "Not", "Or", "Term", "anchors", "positive_terms"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +29,11 @@ class Term:
     def matches(self, doc: Prepared) -> bool:
         if len(self.words) == 1 and not self.prefix:  # the common case, kept fast
             word = self.words[0]
-            for name in self.fields:
+            for name in self.fields:  # noqa: SIM110 - any(genexpr) costs a frame on the hot path
                 if word in doc[name].vocab:
                     return True
             return False
-        for name in self.fields:
+        for name in self.fields:  # noqa: SIM110 - as above
             if self.found_in(doc[name]):
                 return True
         return False
@@ -52,8 +52,8 @@ class Term:
         *head, last = self.words
         if not head:
             if self.prefix:
-                found = [field.raw_positions(word) for word in field.with_prefix(last)]
-                return sorted(i for positions in found for i in positions)
+                each = [field.raw_positions(word) for word in field.with_prefix(last)]
+                return sorted(i for positions in each for i in positions)
             return field.positions(last)
         folded, raw, n = field.folded, field.raw, len(self.words)
         found = []
@@ -116,7 +116,7 @@ class And:
     position: int
 
     def matches(self, doc: Prepared) -> bool:
-        for child in self.children:
+        for child in self.children:  # noqa: SIM110 - a loop: no generator frame per call
             if not child.matches(doc):
                 return False
         return True
@@ -128,7 +128,7 @@ class Or:
     position: int
 
     def matches(self, doc: Prepared) -> bool:
-        for child in self.children:
+        for child in self.children:  # noqa: SIM110 - a loop: no generator frame per call
             if child.matches(doc):
                 return True
         return False

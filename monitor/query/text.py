@@ -4,9 +4,9 @@ Every string, query or document, goes through the same steps:
 
 1. case and accents: NFKD, combining marks dropped, casefolded (`Krémlin` → `kremlin`);
 2. words: runs of letters and digits; anything else separates words, so `US-Russia`,
-   `US–Russia` and `US Russia` are the same two words;
-3. apostrophes (' ’ ‘ ʼ are one character): a possessive `'s` is dropped and an
-   apostrophe inside a word joins it (`Putin's` → `putin`, `O'Brien` → `obrien`);
+   `US\u2013Russia` (en dash) and `US Russia` are the same two words;
+3. apostrophes (straight, curly and modifier ones alike): a possessive `'s` is
+   dropped and an apostrophe inside a word joins it (`Putin's` → `putin`, `O'Brien` → `obrien`);
 4. plurals (`fold`): `summits` → `summit`, `boxes` → `box`, `parties` → `party`.
 
 Prefix terms (`summit*`) compare with the words after step 3, before plural folding.
@@ -18,8 +18,8 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
-from itertools import islice
 from dataclasses import dataclass
+from itertools import accumulate, compress
 from typing import Final
 
 __all__ = [
@@ -39,8 +39,7 @@ FIELDS: Final = ("title", "text", "source", "url")
 DEFAULT_FIELDS: Final = ("title", "text")  # where an unscoped term looks
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-_TOKEN = re.compile(r"\S*[^\s']\S*")  # what str.split() keeps of a normalised text
-_APOSTROPHES = frozenset("'\u2019\u2018\u02bc")  # ' ’ ‘ ʼ
+_APOSTROPHES = frozenset("'\u2019\u2018\u02bc")  # straight, right, left, modifier
 # ASCII: letters and digits lower-cased, the apostrophe kept, anything else a space
 _ASCII_TABLE = str.maketrans(
     {chr(i): chr(i).lower() if chr(i).isalnum() or chr(i) == "'" else " " for i in range(128)}
@@ -48,7 +47,6 @@ _ASCII_TABLE = str.maketrans(
 _INVARIANT = frozenset({"news", "series", "species"})  # would fold onto another word
 _ES_PLURALS = ("sses", "shes", "ches", "xes", "zzes")  # classes, wishes, churches, boxes
 _CACHE_LIMIT = 200_000
-_STRIDE = 64  # tokens between remembered offsets, for snippets
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +148,7 @@ class Field:
     """One field of a document, tokenised once; the rest is computed when first asked."""
 
     __slots__ = (
-        "_checkpoints",
+        "_parts",
         "_postings",
         "_raw",
         "_sorted",
@@ -172,7 +170,7 @@ class Field:
         self._sorted: list[str] | None = None
         self._postings: dict[str, list[int]] | None = None
         self._to_text: Callable[[int], int] | None = None
-        self._checkpoints: list[int] | None = None
+        self._parts: tuple[list[int], list[int]] | None = None
 
     @property
     def raw(self) -> list[str]:
@@ -203,36 +201,42 @@ class Field:
 
     def positions(self, word: str) -> list[int]:
         """Token indexes of the folded `word`, ascending."""
-        if self._postings is None:  # one pass serves every word of every query
-            postings: dict[str, list[int]] = {}
-            for i, token in enumerate(self.folded):
-                postings.setdefault(token, []).append(i)
-            self._postings = postings
-        return self._postings.get(word, [])
+        if self._postings is None:
+            self._postings = {}
+        found = self._postings.get(word)
+        if found is None:
+            found = self._postings[word] = _find_all(self.folded, word)
+        return found
 
     def raw_positions(self, word: str) -> list[int]:
         """Token indexes of the unfolded `word`, ascending."""
-        found, i, raw = [], -1, self.raw
-        try:
-            while True:  # list.index runs in C: Python only sees each occurrence
-                i = raw.index(word, i + 1)
-                found.append(i)
-        except ValueError:
-            return found
+        return _find_all(self.raw, word)
 
     def char_range(self, first: int, last: int) -> tuple[int, int]:
         """Character offsets in `text` from the start of token `first` to the end of `last`."""
-        if self._checkpoints is None:  # every 64th token's offset, found in one pass in C
-            found = islice(_TOKEN.finditer(self.norm), 0, None, _STRIDE)
-            self._checkpoints = [m.start() for m in found]
-        at = self._checkpoints[first // _STRIDE]
-        found = _TOKEN.finditer(self.norm, at)  # the same tokens as str.split() kept
-        a, b = next(islice(found, first % _STRIDE, None)).span()
-        if last > first:
-            b = next(islice(found, last - first - 1, None)).end()
-        if self._to_text is None:
+        if self._parts is None:  # the normalised text has one separator, the space
+            parts = self.norm.split(" ")
+            ends = list(accumulate(map(len, parts)))  # computed in C, unlike a regex scan
+            kept = list(compress(range(len(parts)), parts))
+            if len(kept) != len(self.folded):  # lone apostrophes are no tokens
+                kept = [i for i in kept if _WORDS[parts[i]]]
+            self._parts = (kept, ends)
             self._to_text = _offset_map(self.text)
+        kept, ends = self._parts
+        i, j = kept[first], kept[last]
+        a, b = (ends[i - 1] if i else 0) + i, ends[j] + j  # each part ends with one space
+        assert self._to_text is not None
         return self._to_text(a), self._to_text(b - 1) + 1
+
+
+def _find_all(tokens: list[str], word: str) -> list[int]:
+    found, i = [], -1
+    try:
+        while True:  # list.index runs in C: Python only sees each occurrence
+            i = tokens.index(word, i + 1)
+            found.append(i)
+    except ValueError:
+        return found
 
 
 def _offset_map(text: str) -> Callable[[int], int]:
@@ -283,6 +287,8 @@ class Prepared(dict[str, Field]):
     def vocabulary(self, fields: Sequence[str] = FIELDS) -> frozenset[str]:
         """Every folded word in these fields."""
         vocabs = [self[name].vocab for name in fields]
+        if not vocabs:  # an index of no topics, or of queries without anchor words
+            return frozenset()
         return vocabs[0].union(*vocabs[1:]) if len(vocabs) > 1 else vocabs[0]
 
 
