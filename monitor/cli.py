@@ -15,9 +15,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.config import Settings, append_feeds, config_path, load_settings
-from monitor.errors import ConfigError, MonitorError
+from monitor import backtest
+from monitor.config import Settings, append_feeds, config_path, load_settings, parse_duration
+from monitor.errors import ConfigError, MonitorError, QueryError
 from monitor.opml import read_opml, write_opml
+from monitor.query import Explanation, compile_query
 from monitor.service import CycleReport, once, query_problems, serve
 from monitor.store import Store
 from monitor.subscribe import find_feed_at
@@ -40,6 +42,7 @@ COMMANDS = {
     "status": "show each feed's last success and error, and the outbox",
     "outbox": "manage undelivered digests: `outbox retry` re-queues failed deliveries",
     "feeds": "list, add (with autodiscovery), import and export (OPML) the feeds you follow",
+    "topics": "list topics, or try a query on past news, a page or a file (`topics test`)",
 }
 
 
@@ -67,7 +70,27 @@ def build_parser() -> argparse.ArgumentParser:
             retry.add_argument("--channel", metavar="NAME", help="only this channel")
         if name == "feeds":
             _feeds_parser(command)
+        if name == "topics":
+            _topics_parser(command)
     return parser
+
+
+def _topics_parser(command: argparse.ArgumentParser) -> None:
+    actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="the configured topics, with matches in the last 24 hours")
+    test = actions.add_parser(
+        "test",
+        help="show what a topic or query would match, with why; sends nothing",
+        description="Match a topic's query (give its name) or any query (give the query) "
+        "against the entries seen in the last --since, or against one page (--url) or "
+        "saved file (--file). Results are grouped by story, each with the terms that "
+        "matched and a snippet. Nothing is stored or sent.",
+    )
+    test.add_argument("target", help="a topic name, or a query such as 'Putin AND \"White House\"'")
+    test.add_argument("--since", default="7d", help="how far back to look (default 7d)")
+    where = test.add_mutually_exclusive_group()
+    where.add_argument("--url", help="fetch and clean this page and match it instead")
+    where.add_argument("--file", help="match this saved HTML page or text file instead")
 
 
 def _feeds_parser(command: argparse.ArgumentParser) -> None:
@@ -277,6 +300,66 @@ def cmd_feeds(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_topics(args: argparse.Namespace) -> int:
+    settings = _load(args)
+    now = datetime.now(UTC)
+    if args.action == "list":
+        store = Store(settings.store.url)
+        try:
+            store.migrate()
+            counts = store.match_counts(now - timedelta(hours=24))
+        finally:
+            store.close()
+        rows = [
+            [
+                t.name,
+                t.display_title,
+                t.schedule,
+                ", ".join(t.channels) or "files",
+                str(counts.get(t.name, 0)),
+            ]
+            for t in settings.topics
+        ]
+        print(_table(["topic", "title", "schedule", "channels", "matches 24h"], rows))
+        return 0
+    named = {t.name: t.query for t in settings.topics}
+    query = compile_query(named.get(args.target, args.target))
+    print(f"query: {query.text}")
+    if args.url or args.file:
+        if args.url:
+            title, why = asyncio.run(backtest.on_page(settings, query, args.url))
+        else:
+            title, why = asyncio.run(backtest.on_file(settings, query, Path(args.file)))
+        print(f"{'MATCHES' if why else 'does not match'}: {title}")
+        if why:
+            _print_why(why)
+        return 0 if why else 1
+    store = Store(settings.store.url)
+    try:
+        store.migrate()
+        hits = backtest.on_stored(store, query, now - parse_duration(args.since))
+    finally:
+        store.close()
+    groups = backtest.by_story(hits)
+    print(f"{len(hits)} entries in {len(groups)} stories matched since {args.since} ago\n")
+    for group in groups:
+        lead = group[0]
+        print(f"* {lead.title}  ({lead.source}, {_when(lead.when, now)})")
+        if lead.url:
+            print(f"  {lead.url}")
+        _print_why(lead.explanation, indent="  ")
+        for other in group[1:]:
+            print(f"  also: {other.title} ({other.source})")
+    return 0
+
+
+def _print_why(why: Explanation, indent: str = "") -> None:
+    where = ", ".join(f"{h.term} ({h.field} x{h.count})" for h in why.hits)
+    print(f"{indent}matched: {where}")
+    if why.snippet:
+        print(f"{indent}{why.snippet}")
+
+
 HANDLERS = {
     "run": cmd_run,
     "once": cmd_once,
@@ -284,6 +367,7 @@ HANDLERS = {
     "status": cmd_status,
     "outbox": cmd_outbox,
     "feeds": cmd_feeds,
+    "topics": cmd_topics,
 }
 
 
@@ -296,6 +380,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"{exc.source or 'config'}: {problem}", file=sys.stderr)
         print("fix these and run `news-monitor check`", file=sys.stderr)
+        return 2
+    except QueryError as exc:
+        print(f"error: {exc}\n{exc.pointer()}", file=sys.stderr)
         return 2
     except MonitorError as exc:
         if args.verbose:

@@ -101,6 +101,10 @@ entries = Table(
     Column("feed_url", String(2000), nullable=False),
     Column("key", String(2100), nullable=False),
     Column("first_seen", UTCDateTime, nullable=False),
+    # what the feed said, kept so `topics test` can try a query on past news (0008)
+    Column("title", Text),
+    Column("summary", Text),
+    Column("link", String(2000)),
     UniqueConstraint("feed_url", "key", name="uq_entries_feed_key"),
 )
 
@@ -247,10 +251,27 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ),
     ("0006_stories", _stories),
     (
+        "0008_entry_text",
+        lambda conn: _add_missing_columns(conn, entries, "title", "summary", "link"),
+    ),
+    (
         "0007_match_explanations",
         lambda conn: _add_missing_columns(conn, matches, "snippet", "hits"),
     ),
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class SeenEntry:
+    """An entry as the store keeps it, for trying queries on past news."""
+
+    feed_url: str
+    title: str
+    summary: str
+    link: str | None
+    first_seen: datetime
+    article_text: str | None  # when the entry matched a topic and its article was kept
+    story_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,7 +439,12 @@ class Store:
                     with conn.begin_nested():
                         conn.execute(
                             insert(entries).values(
-                                feed_url=entry.feed_url, key=entry.key, first_seen=now
+                                feed_url=entry.feed_url,
+                                key=entry.key,
+                                first_seen=now,
+                                title=entry.title,
+                                summary=entry.summary,
+                                link=entry.link,
                             )
                         )
                 except IntegrityError:
@@ -466,6 +492,34 @@ class Store:
                 .all()
             )
         return [(row["id"], _match(row), row["created"]) for row in rows]
+
+    def entries_since(self, since: datetime) -> list[SeenEntry]:
+        """Entries first seen since `since`, with the text of their article when one was kept."""
+        query = (
+            select(entries, matches.c.text, matches.c.story_id)
+            .outerjoin(
+                matches,
+                (matches.c.entry_key == entries.c.key) & (matches.c.feed_url == entries.c.feed_url),
+            )
+            .where(entries.c.first_seen >= since)
+            .order_by(entries.c.id)
+        )
+        seen: dict[int, SeenEntry] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query).mappings():
+                seen.setdefault(
+                    row["id"],
+                    SeenEntry(
+                        feed_url=row["feed_url"],
+                        title=row["title"] or "",
+                        summary=row["summary"] or "",
+                        link=row["link"],
+                        first_seen=row["first_seen"],
+                        article_text=row["text"],
+                        story_id=row["story_id"],
+                    ),
+                )
+        return list(seen.values())
 
     def story_reports(self, story_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
         """Every (source, url) recorded for each story, in the order they were found."""

@@ -338,3 +338,25 @@ def test_topic_atom_feed_follows_the_stories(
     assert entry.title == "Kremlin says Trump invited Putin to White House"
     assert entry.link == http_server.url(ARTICLE_PATH)
     assert "Ushakov still hopes" in entry.content[0].value
+
+
+def test_topics_test_tries_a_query_on_past_entries(
+    tmp_path: Path, http_server: LoopbackHTTPServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`topics test` runs any query over stored entries and explains each hit; sends nothing."""
+    feed_url = serve_seed(http_server)
+    config = write_config(tmp_path, feeds=[feed_url])
+    run_once(config)
+    capsys.readouterr()
+
+    assert main(["--config", str(config), "topics", "test", "storm OR power"]) == 0
+    out = capsys.readouterr().out
+    assert "1 entries in 1 stories" in out
+    assert "Storm batters coastal towns" in out and "matched: storm (title x1)" in out
+
+    assert main(["--config", str(config), "topics", "test", "us-russia-summit"]) == 0
+    assert "Kremlin says Trump invited Putin" in capsys.readouterr().out
+
+    assert main(["--config", str(config), "topics", "test", "Putin AND (summit"]) == 2
+    assert "^" in capsys.readouterr().err
+    assert not list((tmp_path / "data" / "digests").glob("*.json"))[1:]  # only once's digest

@@ -1,0 +1,77 @@
+"""Trying a topic before it goes live: its query against past entries, a page or a file.
+
+Nothing is stored and nothing is sent. Past entries are matched on their title
+and summary, or on their article's text when the store kept one; results are
+grouped by story where the story is known.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from monitor.config import Settings
+from monitor.extract import Extractor
+from monitor.http import HttpClient
+from monitor.query import Document, Explanation, Query
+from monitor.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    title: str
+    url: str | None
+    source: str
+    when: datetime | None
+    story: str | None
+    explanation: Explanation
+
+
+def on_stored(store: Store, query: Query, since: datetime) -> list[Hit]:
+    """Past entries the query matches, oldest first."""
+    hits = []
+    for entry in store.entries_since(since):
+        text = entry.article_text or entry.summary
+        source = urlsplit(entry.feed_url).hostname or entry.feed_url
+        explanation = query.match(Document(entry.title, text, source, entry.link or ""))
+        if explanation is not None:
+            hits.append(
+                Hit(entry.title, entry.link, source, entry.first_seen, entry.story_id, explanation)
+            )
+    return hits
+
+
+async def on_page(settings: Settings, query: Query, url: str) -> tuple[str, Explanation | None]:
+    """Fetch and clean one page, then match it: (its title, the explanation or None)."""
+    async with HttpClient(settings.fetch) as http:
+        page = await http.get(url)
+    with Extractor(workers=1, timeout=settings.extract.timeout.total_seconds()) as extractor:
+        article = await extractor.extract(
+            page.body, url=page.url, content_type=page.headers.get("content-type")
+        )
+    title = article.title or page.url
+    source = urlsplit(page.url).hostname or ""
+    return title, query.match(Document(title, article.text, source, page.url))
+
+
+async def on_file(settings: Settings, query: Query, path: Path) -> tuple[str, Explanation | None]:
+    """Match a saved HTML page (cleaned like a fetched one) or a plain text file."""
+    data = path.read_bytes()
+    if path.suffix.lower() in (".html", ".htm") or data.lstrip()[:1] == b"<":
+        with Extractor(workers=1, timeout=settings.extract.timeout.total_seconds()) as extractor:
+            article = await extractor.extract(data, url=path.resolve().as_uri())
+        title, text = article.title or path.name, article.text
+    else:
+        title, text = path.name, data.decode("utf-8", errors="replace")
+    return title, query.match(Document(title, text, "", str(path)))
+
+
+def by_story(hits: Sequence[Hit]) -> list[list[Hit]]:
+    """Hits grouped by story (entries without a known story stand alone), in first-seen order."""
+    groups: dict[str, list[Hit]] = {}
+    for number, hit in enumerate(hits):
+        groups.setdefault(hit.story or f"entry-{number}", []).append(hit)
+    return list(groups.values())
