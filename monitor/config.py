@@ -569,3 +569,37 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     if problems:
         raise ConfigError(problems, source=str(toml_file) if toml_file else None)
     return settings
+
+
+def _default_text(value: Any) -> str:
+    if isinstance(value, timedelta):
+        seconds = int(value.total_seconds())
+        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+            if seconds % size == 0 and seconds >= size:
+                return f"{seconds // size}{unit}"
+        return f"{value.total_seconds():g}s"
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, list):
+        return "[]" if not value else str(value)
+    return str(value)
+
+
+def settings_table() -> str:
+    """The README's table of every section setting: key, default, meaning (from the models)."""
+    lines = ["| section | key | default | meaning |", "| --- | --- | --- | --- |"]
+    for section, field in Settings.model_fields.items():
+        model = field.annotation
+        if not (isinstance(model, type) and issubclass(model, _Section)):
+            continue
+        for name, info in model.model_fields.items():
+            default = info.get_default(call_default_factory=True)
+            key = info.alias or name
+            lines.append(
+                f"| `{section}` | `{key}` | `{_default_text(default)}` | {info.description or ''} |"
+            )
+    return "\n".join(lines)

@@ -75,3 +75,10 @@ def test_config_error_in_once_is_a_message_not_a_traceback(tmp_path: Path) -> No
     assert result.returncode == 2
     assert "fetch.timeout" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_readme_lists_every_setting_with_its_default() -> None:
+    """The README's settings table is the one generated from the config models."""
+    from monitor.config import settings_table
+
+    assert settings_table() in README
