@@ -203,6 +203,29 @@ class DigestSettings(_Section):
         return time(h1, m1), time(h2, m2)
 
 
+class ListenerSettings(_Section):
+    address: str | None = Field(
+        None,
+        description="host:port of the optional HTTP listener (/healthz, /readyz, /metrics, "
+        "/topics/<name>.xml), e.g. '127.0.0.1:8080'; unset: no listener",
+    )
+
+    @field_validator("address")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(
+            r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}", value
+        ):
+            raise ValueError(f"{value!r} is not host:port, e.g. '127.0.0.1:8080'")
+        return value
+
+    def host_port(self) -> tuple[str, int] | None:
+        if self.address is None:
+            return None
+        host, port = self.address.rsplit(":", 1)
+        return host.strip("[]"), int(port)
+
+
 class StoriesSettings(_Section):
     """How articles are grouped into stories and what counts as new (see monitor/stories/)."""
 
@@ -391,6 +414,7 @@ class Settings(BaseSettings):
     fetch: FetchSettings = FetchSettings()
     extract: ExtractSettings = ExtractSettings()
     digest: DigestSettings = DigestSettings()
+    listener: ListenerSettings = ListenerSettings()
     stories: StoriesSettings = StoriesSettings()
     service: ServiceSettings = ServiceSettings()
     feeds: list[FeedConfig] = Field(default_factory=list)

@@ -70,6 +70,9 @@ class PollReport:
     matches: int = 0
     not_modified: bool = False
     error: str | None = None
+    error_class: str | None = None
+    bytes: int = 0  # decoded feed body
+    developments: int = 0  # matches that update a story already reported
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +163,13 @@ class Pipeline:
             len(new),
             added,
         )
-        return PollReport(feed.url, new_entries=len(new), matches=added)
+        return PollReport(
+            feed.url,
+            new_entries=len(new),
+            matches=added,
+            bytes=len(response.body),
+            developments=sum(m.story_kind == "development" for m in found),
+        )
 
     async def _matches(self, entry: Entry, source: str, now: datetime) -> list[Match]:
         """The topics this entry matches, each with the cleaned article (fetched once).
@@ -364,4 +373,4 @@ class Pipeline:
             next_check - now,
             error,
         )
-        return PollReport(state.url, error=str(error))
+        return PollReport(state.url, error=str(error), error_class=str(error_class))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
+from aiohttp.web import AppRunner
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.channels import build_channel
@@ -32,6 +33,7 @@ from monitor.errors import QueryError, redact_url
 from monitor.extract import Extractor
 from monitor.feeds import ParsePool
 from monitor.http import HttpClient
+from monitor.metrics import Metrics
 from monitor.outbox import DrainReport, drain, queue_due_digests
 from monitor.pipeline import Pipeline, PollReport, WatchedTopic
 from monitor.publish import write_atom_feeds
@@ -39,6 +41,8 @@ from monitor.query import TopicIndex, compile_query
 from monitor.schedule import Rules, is_due
 from monitor.store import Store
 from monitor.stories import StoryBook
+from monitor.web import Liveness, build_app
+from monitor.web import start as start_listener
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +114,7 @@ class Runtime:
             max_backoff=settings.service.max_backoff,
             routes={t.name: (t.channels or [DEFAULT_CHANNEL]) for t in settings.topics},
         )
+        self.metrics = Metrics()
         self.channels: dict[str, Channel] = {
             name: self._channel(config) for name, config in channel_configs(settings).items()
         }
@@ -196,7 +201,27 @@ class Runtime:
         if any(p.matches for p in polls):
             self.publish_atom()
         keys, report = await self.deliver(ignore_backoff=ignore_backoff)
-        return CycleReport(polls, keys, report)
+        result = CycleReport(polls, keys, report)
+        self.count(result)
+        return result
+
+    def count(self, report: CycleReport) -> None:
+        """Add a cycle's outcome to the metrics."""
+        m = self.metrics
+        for poll in report.polls:
+            outcome = "error" if poll.error else "not_modified" if poll.not_modified else "ok"
+            m.add("news_monitor_polls_total", outcome=outcome)
+            if poll.error_class:
+                m.add("news_monitor_poll_errors_total", error_class=poll.error_class)
+            m.add("news_monitor_fetched_bytes_total", poll.bytes)
+            m.add("news_monitor_entries_total", poll.new_entries)
+            m.add("news_monitor_matches_total", poll.matches)
+            m.add("news_monitor_developments_total", poll.developments)
+        m.add("news_monitor_digests_total", len(report.digests))
+        for outcome in ("sent", "retrying", "failed"):
+            m.add(
+                "news_monitor_deliveries_total", getattr(report.delivery, outcome), outcome=outcome
+            )
 
 
 async def once(settings: Settings, *, clock: Clock = utc_now) -> CycleReport:
@@ -210,16 +235,28 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock = utc_n
     async with Runtime(settings, clock=clock) as runtime:
         idle = asyncio.Event()
         idle.set()
+        liveness = Liveness(tick=settings.service.tick)
+        expected = clock()
 
         async def tick() -> None:
+            nonlocal expected
             if stop.is_set():
                 return
             idle.clear()
+            started = clock()
+            runtime.metrics.set(
+                "news_monitor_tick_lag_seconds", max((started - expected).total_seconds(), 0)
+            )
             try:
                 await runtime.cycle(only_due=True, ignore_backoff=False)
             except Exception:  # the service keeps ticking; the next tick retries
                 log.exception("tick failed")
             finally:
+                liveness.last_tick = clock()
+                expected = started + settings.service.tick
+                runtime.metrics.set(
+                    "news_monitor_last_tick_timestamp_seconds", liveness.last_tick.timestamp()
+                )
                 idle.set()
 
         tick_seconds = settings.service.tick.total_seconds()
@@ -235,6 +272,8 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock = utc_n
             next_run_time=clock(),
         )
         scheduler.start()
+        liveness.started = True
+        listener = await _listen(settings, runtime, liveness)
         log.info(
             "service started feeds=%d topics=%d tick=%s",
             len(settings.feeds),
@@ -250,4 +289,24 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock = utc_n
             except TimeoutError:
                 log.warning("stopping with work in flight; it is redone at the next start")
             scheduler.shutdown(wait=False)
+            liveness.started = False
+            if listener is not None:
+                await listener.cleanup()
             log.info("service stopped")
+
+
+async def _listen(settings: Settings, runtime: Runtime, liveness: Liveness) -> AppRunner | None:
+    """Start the HTTP listener when `listener.address` is set."""
+    where = settings.listener.host_port()
+    if where is None:
+        return None
+    app = build_app(
+        store=runtime.store,
+        metrics=runtime.metrics,
+        liveness=liveness,
+        atom_dir=settings.service.data_dir / "atom",
+        clock=runtime.clock,
+    )
+    runner = await start_listener(app, *where)
+    log.info("listening address=%s", settings.listener.address)
+    return runner
