@@ -191,9 +191,7 @@ def render(digest: Digest, *, images: bool = False) -> RenderedDigest:
     sections = [
         {
             "section": section,
-            "items": [
-                (item, paragraphs(item.text), safe_link(item.url)) for item in section.items
-            ],
+            "items": [(item, paragraphs(item.text), safe_link(item.url)) for item in section.items],
             "more": [(item, safe_link(item.url)) for item in section.more],
         }
         for section in digest.sections

@@ -143,6 +143,7 @@ class Digest:
     created: datetime
     sections: tuple[Section, ...]
     replies_to: tuple[str, ...] = ()  # earlier digests that carried these stories
+
     @property
     def stories(self) -> int:
         return sum(len(s.items) + len(s.more) for s in self.sections)
