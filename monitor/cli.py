@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor import backtest
+from monitor import backtest, logs
 from monitor.config import Settings, append_feeds, config_path, load_settings, parse_duration
 from monitor.errors import ConfigError, MonitorError, QueryError
 from monitor.opml import read_opml, write_opml
@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", "-c", metavar="FILE", help="TOML config file")
     parser.add_argument(
         "--verbose", "-v", action="store_true", help="debug logs and tracebacks on errors"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines for people (text, the default) or one JSON object per line",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text in COMMANDS.items():
@@ -114,16 +120,6 @@ def _feeds_parser(command: argparse.ArgumentParser) -> None:
     imp.add_argument("file", help="an OPML file exported from another reader")
     exp = actions.add_parser("export", help="write the configured feeds as OPML 2.0")
     exp.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
-
-
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("apscheduler", "trafilatura", "htmldate", "courlan", "charset_normalizer"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def _load(args: argparse.Namespace) -> Settings:
@@ -227,6 +223,22 @@ def cmd_status(args: argparse.Namespace) -> int:
             )
         print("Feeds")
         print(_table(["url", "state", "last success", "last error", "failures", "next"], rows))
+        counts_24h = store.match_counts(now - timedelta(hours=24))
+        print("\nTopics")
+        print(
+            _table(
+                ["topic", "schedule", "channels", "matches 24h"],
+                [
+                    [
+                        t.name,
+                        t.schedule,
+                        ", ".join(t.channels) or "files",
+                        str(counts_24h.get(t.name, 0)),
+                    ]
+                    for t in settings.topics
+                ],
+            )
+        )
         counts = store.outbox_counts()
         print(f"\nOutbox: {counts.pending} pending, {counts.sent} sent, {counts.failed} failed")
         for name, (reason, since) in store.stopped().items():
@@ -373,7 +385,7 @@ HANDLERS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup_logging(args.verbose)
+    logs.setup(verbose=args.verbose, json_lines=args.log_format == "json")
     try:
         return HANDLERS[args.command](args)
     except ConfigError as exc:
