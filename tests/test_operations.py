@@ -51,7 +51,7 @@ def test_run_delivers_then_stops_cleanly_on_sigterm(
             assert time.monotonic() < deadline, "no digest arrived"
             time.sleep(0.05)
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=90)
+        _, err = process.communicate(timeout=90)
     finally:
         if process.poll() is None:
             process.kill()
