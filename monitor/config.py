@@ -181,6 +181,11 @@ class DigestSettings(_Section):
     max_items: int = Field(
         20, gt=0, description="stories shown in full per topic; the rest are listed as headlines"
     )
+    coverage_alert_after: Duration = Field(
+        timedelta(hours=6),
+        description="when no feed could be read for this long, each topic's channels get an "
+        "alert, so that no news is not mistaken for quiet",
+    )
     quiet_hours: str | None = Field(
         None,
         description="e.g. '22:00-07:00' (service.timezone): only urgent topics are sent then",

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
+from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -220,4 +221,59 @@ def render_atom(
     updated = max((found for _, _, found in stories), default=now)
     return _env.get_template("topic.atom.j2").render(
         topic=topic, items=items, updated=updated.isoformat()
+    )
+
+
+def render_coverage(
+    key: str,
+    *,
+    topics: Sequence[str],
+    failing: Sequence[tuple[str, str]],
+    since: datetime,
+    now: datetime,
+) -> RenderedDigest:
+    """An alert that no feed could be read since `since`: "no news" is not "all quiet".
+
+    `failing` holds (redacted feed URL, last error) pairs.
+    """
+    hours = max(int((now - since).total_seconds() // 3600), 1)
+    subject = _CONTROL.sub(" ", f"news-monitor: no feed could be read for {hours} h")
+    lines = [
+        f"No feed could be read since {since:%Y-%m-%d %H:%M} UTC, so the topics "
+        f"{', '.join(topics)} may be missing news. The feeds and their last errors:",
+        "",
+        *(f" - {url}: {error}" for url, error in failing),
+        "",
+        "news-monitor keeps retrying them with backoff; `news-monitor status` shows their state.",
+    ]
+    text = "\n".join(lines) + "\n"
+    items = "".join(f"<li>{escape(u)}: {escape(e)}</li>" for u, e in failing)
+    html = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="color-scheme" content="light dark">'
+        f"<title>{escape(subject)}</title></head>"
+        '<body style="font-family:sans-serif;max-width:680px;margin:0 auto;padding:16px;">'
+        f'<h1 style="font-size:20px;">{escape(subject)}</h1>'
+        f"<p>{escape(lines[0])}</p><ul>{items}</ul><p>{escape(lines[-1])}</p></body></html>"
+    )
+    document = {
+        "version": JSON_VERSION,
+        "type": "coverage",
+        "id": key,
+        "created": now.isoformat(),
+        "replies_to": [],
+        "sections": [],
+        "coverage": {
+            "since": since.isoformat(),
+            "topics": list(topics),
+            "failing_feeds": [{"url": u, "error": e} for u, e in failing],
+        },
+    }
+    return RenderedDigest(
+        key=key,
+        subject=subject,
+        text=text,
+        html=html,
+        json=json.dumps(document, ensure_ascii=False, indent=2),
+        created=now,
     )

@@ -29,6 +29,7 @@ from monitor.config import (
     Settings,
     WebhookChannel,
 )
+from monitor.coverage import queue_coverage_alerts
 from monitor.errors import QueryError, redact_url
 from monitor.extract import Extractor
 from monitor.feeds import ParsePool
@@ -191,6 +192,7 @@ class Runtime:
             now=now,
             timezone=self.settings.service.timezone,
         )
+        keys += queue_coverage_alerts(self.store, self.settings, self.pipeline.routes, now)
         report = await drain(self.store, self.channels, now=now, ignore_backoff=ignore_backoff)
         return keys, report
 
