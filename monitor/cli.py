@@ -17,10 +17,12 @@ from pathlib import Path
 
 from monitor import backtest, logs
 from monitor.config import Settings, append_feeds, config_path, load_settings, parse_duration
+from monitor.digest import build_digest, render
 from monitor.errors import ConfigError, MonitorError, QueryError
+from monitor.models import Match
 from monitor.opml import read_opml, write_opml
 from monitor.query import Explanation, compile_query
-from monitor.service import CycleReport, once, query_problems, serve
+from monitor.service import DEFAULT_CHANNEL, CycleReport, once, query_problems, serve
 from monitor.store import Store
 from monitor.subscribe import find_feed_at
 
@@ -43,6 +45,7 @@ COMMANDS = {
     "outbox": "manage undelivered digests: `outbox retry` re-queues failed deliveries",
     "feeds": "list, add (with autodiscovery), import and export (OPML) the feeds you follow",
     "topics": "list topics, or try a query on past news, a page or a file (`topics test`)",
+    "digest": "`digest preview TOPIC`: show the next digest of a topic, sending nothing",
 }
 
 
@@ -78,6 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
             _feeds_parser(command)
         if name == "topics":
             _topics_parser(command)
+        if name == "digest":
+            actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
+            preview = actions.add_parser(
+                "preview",
+                help="render the stories waiting for a topic's next digest; sends nothing",
+                description="Render what the topic's next digest would contain (the stories "
+                "waiting in its channels' queues), or with --recent its latest stories, as "
+                "text on the terminal or as an HTML file. Nothing is sent or marked.",
+            )
+            preview.add_argument("topic", help="a topic name")
+            preview.add_argument("--html", metavar="FILE", help="write the HTML part here")
+            preview.add_argument(
+                "--recent", action="store_true", help="the latest stories, sent or not"
+            )
     return parser
 
 
@@ -372,6 +389,41 @@ def _print_why(why: Explanation, indent: str = "") -> None:
         print(f"{indent}{why.snippet}")
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    settings = _load(args)
+    topics = {t.name: t for t in settings.topics}
+    if args.topic not in topics:
+        known = ", ".join(topics) or "none configured"
+        raise ConfigError([f"topics: no topic named {args.topic!r} (known: {known})"])
+    topic = topics[args.topic]
+    store = Store(settings.store.url)
+    try:
+        store.migrate()
+        if args.recent:
+            stories = [m for _, m, _ in store.recent_matches(topic.name, settings.digest.max_items)]
+        else:
+            waiting: dict[str, Match] = {}
+            for channel in topic.channels or [DEFAULT_CHANNEL]:
+                for queued in store.waiting(channel).get(topic.name, []):
+                    waiting.setdefault(queued.match.url, queued.match)
+            stories = list(waiting.values())
+    finally:
+        store.close()
+    if not stories:
+        print(f"nothing waits for {topic.name!r}'s next digest (try --recent)")
+        return 0
+    digest = build_digest(
+        "preview", [(topic, stories)], datetime.now(UTC), max_items=settings.digest.max_items
+    )
+    rendered = render(digest, images=settings.digest.images)
+    if args.html:
+        Path(args.html).write_text(rendered.html, encoding="utf-8")
+        print(f"{rendered.subject}\nHTML written to {args.html}")
+    else:
+        print(f"Subject: {rendered.subject}\n\n{rendered.text}")
+    return 0
+
+
 HANDLERS = {
     "run": cmd_run,
     "once": cmd_once,
@@ -380,6 +432,7 @@ HANDLERS = {
     "outbox": cmd_outbox,
     "feeds": cmd_feeds,
     "topics": cmd_topics,
+    "digest": cmd_digest,
 }
 
 

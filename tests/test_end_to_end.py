@@ -360,3 +360,39 @@ def test_topics_test_tries_a_query_on_past_entries(
     assert main(["--config", str(config), "topics", "test", "Putin AND (summit"]) == 2
     assert "^" in capsys.readouterr().err
     assert not list((tmp_path / "data" / "digests").glob("*.json"))[1:]  # only once's digest
+
+
+def test_digest_preview_shows_the_next_digest_and_sends_nothing(
+    tmp_path: Path,
+    http_server: LoopbackHTTPServer,
+    closed_port: int,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`digest preview` renders waiting stories (or --recent ones) without sending them."""
+    feed_url = serve_seed(http_server)
+    config = write_config(tmp_path, feeds=[feed_url], smtp_port=closed_port)
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            'schedule = "immediate"', 'schedule = "0 7 * * *"'
+        ),
+        encoding="utf-8",
+    )
+    run_once(config)  # the story waits for 7:00
+    capsys.readouterr()
+
+    assert main(["--config", str(config), "digest", "preview", "us-russia-summit"]) == 0
+    out = capsys.readouterr().out
+    html = tmp_path / "preview.html"
+    assert (
+        main(
+            ["--config", str(config), "digest", "preview", "us-russia-summit", "--html", str(html)]
+        )
+        == 0
+    )
+
+    assert out.startswith("Subject: US-Russia summit: Kremlin says Trump invited Putin")
+    assert "Ushakov still hopes" in out
+    assert "Kremlin says Trump invited Putin" in html.read_text(encoding="utf-8")
+    store = Store(load_settings(config).store.url)
+    assert store.deliveries() == []  # nothing was queued or sent
+    store.close()
