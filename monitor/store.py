@@ -37,7 +37,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeDecorator
 
 from monitor.models import (
@@ -434,22 +433,30 @@ class Store:
                         )
                     )
                 added += 1
-            for entry in new:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(
-                            insert(entries).values(
-                                feed_url=entry.feed_url,
-                                key=entry.key,
-                                first_seen=now,
-                                title=entry.title,
-                                summary=entry.summary,
-                                link=entry.link,
-                            )
-                        )
-                except IntegrityError:
-                    pass  # seen by a concurrent poll of the same feed
+            rows = [
+                {
+                    "feed_url": entry.feed_url,
+                    "key": entry.key,
+                    "first_seen": now,
+                    "title": entry.title,
+                    "summary": entry.summary,
+                    "link": entry.link,
+                }
+                for entry in new
+            ]
+            if rows:  # one statement; an entry a concurrent poll stored first is skipped
+                conn.execute(self._insert_ignoring_duplicates(entries), rows)
         return added
+
+    def _insert_ignoring_duplicates(self, table: Table) -> Any:
+        """INSERT … ON CONFLICT DO NOTHING in this backend's dialect."""
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
+            return postgresql.insert(table).on_conflict_do_nothing()
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table).on_conflict_do_nothing()
 
     def waiting(self, channel: str) -> dict[str, list[Queued]]:
         """Stories waiting for `channel`'s next digest, by topic, oldest first."""
