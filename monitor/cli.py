@@ -179,9 +179,21 @@ def _summary(report: CycleReport) -> str:
 
 def cmd_once(args: argparse.Namespace) -> int:
     settings = _load(args)
-    report = asyncio.run(once(settings))
+    progress = _progress_bar if sys.stderr.isatty() and len(settings.feeds) > 1 else None
+    if progress is not None and not args.verbose:
+        logging.getLogger().setLevel(logging.WARNING)  # the bar replaces per-feed info lines
+    report = asyncio.run(once(settings, progress=progress))
     print(_summary(report))
     return 0
+
+
+def _progress_bar(done: int, total: int) -> None:
+    """One line on the terminal, redrawn: `[#####-----] 120/1000 feeds`."""
+    width = 30
+    filled = width * done // max(total, 1)
+    end = "\n" if done >= total else ""
+    sys.stderr.write(f"\r[{'#' * filled}{'-' * (width - filled)}] {done}/{total} feeds{end}")
+    sys.stderr.flush()
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -48,6 +48,7 @@ from monitor.web import start as start_listener
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+Progress = Callable[[int, int], None]  # (feeds done, feeds in all)
 DEFAULT_CHANNEL = "files"
 
 
@@ -160,8 +161,8 @@ class Runtime:
         self.extractor.close()
         self.store.close()
 
-    async def poll(self, *, only_due: bool) -> list[PollReport]:
-        """Poll every feed (or the due ones) concurrently.
+    async def poll(self, *, only_due: bool, progress: Progress | None = None) -> list[PollReport]:
+        """Poll every feed (or the due ones) concurrently; `progress(done, total)` after each.
 
         The HTTP client caps concurrent requests (fetch.max_connections, fetch.max_per_host)
         and the parse pool the documents parsed at once; a feed's poll never fails another's.
@@ -172,13 +173,19 @@ class Runtime:
             next_checks = {s.url: s.next_check for s in self.store.feed_states()}
             feeds = [f for f in feeds if is_due(next_checks.get(f.url), now)]
         rules = Rules.from_settings(self.settings.service)
+        done = 0
 
         async def poll_one(feed: FeedConfig) -> PollReport:
+            nonlocal done
             try:
                 return await self.pipeline.poll(feed, now, parser=self.parser, rules=rules)
             except Exception as exc:  # a bug or a store error: this feed only, retried next tick
                 log.exception("poll failed url=%s", redact_url(feed.url))
                 return PollReport(feed.url, error=f"internal error: {type(exc).__name__}")
+            finally:
+                done += 1
+                if progress is not None:
+                    progress(done, len(feeds))
 
         return list(await asyncio.gather(*(poll_one(f) for f in feeds)))
 
@@ -196,8 +203,10 @@ class Runtime:
         report = await drain(self.store, self.channels, now=now, ignore_backoff=ignore_backoff)
         return keys, report
 
-    async def cycle(self, *, only_due: bool, ignore_backoff: bool) -> CycleReport:
-        polls = await self.poll(only_due=only_due)
+    async def cycle(
+        self, *, only_due: bool, ignore_backoff: bool, progress: Progress | None = None
+    ) -> CycleReport:
+        polls = await self.poll(only_due=only_due, progress=progress)
         if any(p.new_entries for p in polls):
             self.save_stories()
         if any(p.matches for p in polls):
@@ -226,10 +235,12 @@ class Runtime:
             )
 
 
-async def once(settings: Settings, *, clock: Clock = utc_now) -> CycleReport:
+async def once(
+    settings: Settings, *, clock: Clock = utc_now, progress: Progress | None = None
+) -> CycleReport:
     """Poll every feed once, process, send what is due (every pending delivery is tried)."""
     async with Runtime(settings, clock=clock) as runtime:
-        return await runtime.cycle(only_due=False, ignore_backoff=True)
+        return await runtime.cycle(only_due=False, ignore_backoff=True, progress=progress)
 
 
 async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock = utc_now) -> None:

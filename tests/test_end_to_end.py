@@ -396,3 +396,15 @@ def test_digest_preview_shows_the_next_digest_and_sends_nothing(
     store = Store(load_settings(config).store.url)
     assert store.deliveries() == []  # nothing was queued or sent
     store.close()
+
+
+def test_once_reports_progress_per_feed(tmp_path: Path, http_server: LoopbackHTTPServer) -> None:
+    """`once` reports (done, total) after each feed, ending at the number of feeds."""
+    good = serve_seed(http_server)
+    bad = http_server.route("/error.rss", Reply(b"", status=500))
+    settings = load_settings(write_config(tmp_path, feeds=[good, bad]))
+    seen: list[tuple[int, int]] = []
+
+    asyncio.run(once(settings, progress=lambda done, total: seen.append((done, total))))
+
+    assert sorted(seen) == [(1, 2), (2, 2)]
