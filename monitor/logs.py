@@ -1,7 +1,7 @@
 """Log output: `key=value` lines for people, JSON lines for machines; secrets never printed.
 
 Messages in news-monitor are written as an event followed by `key=value`
-fields ("feed failed url=… class=timeout failures=2"); the JSON format turns
+fields ("feed failed feed_url=… error_class=timeout failures=2"); the JSON format turns
 those into fields. A filter scrubs credentials from every record, whoever logged
 it: userinfo in URLs and secret-looking query values.
 """
@@ -22,7 +22,7 @@ NOISY = ("apscheduler", "trafilatura", "htmldate", "courlan", "charset_normalize
 
 
 def split_fields(message: str) -> tuple[str, dict[str, str]]:
-    """("feed failed", {"url": …, "class": …}) from "feed failed url=… class=…"."""
+    """("feed failed", {"feed_url": …}) from "feed failed feed_url=…"."""
     first = _FIELD.search(message)
     if first is None:
         return message, {}

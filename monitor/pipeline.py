@@ -135,7 +135,7 @@ class Pipeline:
             )
         if parsed.warning:
             log.warning(
-                "feed is malformed but readable url=%s problem=%s",
+                "feed is malformed but readable feed_url=%s problem=%s",
                 redact_url(feed.url),
                 parsed.warning,
             )
@@ -157,7 +157,7 @@ class Pipeline:
             remember_hint=True,
         )
         log.info(
-            "feed polled url=%s entries=%d new=%d matches=%d",
+            "feed polled feed_url=%s entries=%d new=%d matches=%d",
             redact_url(feed.url),
             len(parsed.entries),
             len(new),
@@ -366,7 +366,7 @@ class Pipeline:
             )
         )
         log.warning(
-            "feed failed url=%s class=%s failures=%d retry_in=%s error=%s",
+            "feed failed feed_url=%s error_class=%s failures=%d retry_in=%s error=%s",
             redact_url(state.url),
             error_class,
             failures,

@@ -180,7 +180,7 @@ class Runtime:
             try:
                 return await self.pipeline.poll(feed, now, parser=self.parser, rules=rules)
             except Exception as exc:  # a bug or a store error: this feed only, retried next tick
-                log.exception("poll failed url=%s", redact_url(feed.url))
+                log.exception("poll failed feed_url=%s", redact_url(feed.url))
                 return PollReport(feed.url, error=f"internal error: {type(exc).__name__}")
             finally:
                 done += 1

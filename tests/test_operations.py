@@ -61,6 +61,6 @@ def test_run_delivers_then_stops_cleanly_on_sigterm(
     events = [r["event"] for r in records]
     assert "service started" in events and events[-1] == "service stopped"
     failed = [r for r in records if r["event"] == "feed failed"]
-    assert failed and failed[0]["class"] == "http error"
+    assert failed and failed[0]["error_class"] == "http error"
     assert "hunter2" not in err and "abc123" not in err
     assert len(smtp_server.messages) == 1
