@@ -148,7 +148,10 @@ async def drain(
     rng = rng or random.Random()
     sent = retrying = failed = 0
     stopped = set(store.stopped())
-    for delivery in store.due_deliveries(None if ignore_backoff else now):
+    due = store.due_deliveries(None if ignore_backoff else now)
+    if any(d.attempts == 0 for d in due):
+        store.make_durable()  # a digest reaches the disk before anyone can receive it
+    for delivery in due:
         if delivery.channel in stopped:
             continue  # waits, pending, until an operator resumes the channel
         channel = channels.get(delivery.channel)
