@@ -17,6 +17,7 @@ within `window` of `now` are forgotten, with their copies and index entries.
 
 from __future__ import annotations
 
+import heapq
 import math
 from array import array
 from collections import Counter
@@ -62,10 +63,14 @@ def _story_id(key: str) -> str:
     return "st-" + blake2b(key.encode(), digest_size=8).hexdigest()
 
 
+def _rank(item: tuple[str, float]) -> tuple[float, str]:
+    return -item[1], item[0]
+
+
 def _truncate(vector: dict[str, float], size: int) -> dict[str, float]:
     if len(vector) <= size:
         return vector
-    return dict(sorted(vector.items(), key=lambda kv: (-kv[1], kv[0]))[:size])
+    return dict(heapq.nsmallest(size, vector.items(), key=_rank))
 
 
 def _norm(vector: dict[str, float]) -> float:
@@ -278,21 +283,23 @@ class StoryBook:
     ) -> tuple[Story | None, str]:
         window = self.settings.window
         hits: Counter[str] = Counter()
-        for term in sorted(vector, key=lambda t: (-vector[t], t))[:QUERY_TERMS]:
+        for term, _ in heapq.nsmallest(QUERY_TERMS, vector.items(), key=_rank):
             posting = self._postings.get(term, ())
             if len(posting) <= MAX_POSTING:
                 hits.update(posting)
         short = len(vector) < SHORT_TERMS
         best: tuple[float, str, Story, str] | None = None
         closest = (0.0, "")
-        for story_id, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]:
+        ranked = heapq.nsmallest(MAX_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
+        for story_id, _ in ranked:
             story = self._stories[story_id]
             if article.published - story.last > window or story.first - article.published > window:
                 continue
-            cosine = sum(w * story.centroid.get(t, 0.0) for t, w in vector.items())
+            centroid = story.centroid
+            cosine = sum([w * centroid[t] for t, w in vector.items() if t in centroid])
             gap = max(article.published - story.last, story.first - article.published)
             half_life = self.settings.similarity_half_life
-            cosine *= 0.5 ** (max(gap, timedelta(0)) / half_life) / _norm(story.centroid)
+            cosine *= 0.5 ** (max(gap, timedelta(0)) / half_life) / story.norm
             closest = max(closest, (cosine, story_id))
             if cosine < self.settings.join_similarity or (best and (cosine, story_id) < best[:2]):
                 continue
@@ -332,11 +339,12 @@ class StoryBook:
             members=[],
             first=article.published,
             last=article.published,
-            centroid=dict(vector),
+            centroid={},
             names=Counter(found_names),
             told=told,
             delivered={},
         )
+        story.set_centroid(dict(vector))
         self._stories[story_id] = story
         self._index(story)
         return story
@@ -347,7 +355,7 @@ class StoryBook:
         centroid = dict(story.centroid)
         for term, weight in vector.items():
             centroid[term] = centroid.get(term, 0.0) + weight
-        story.centroid = _truncate(centroid, VECTOR_TERMS)
+        story.set_centroid(_truncate(centroid, VECTOR_TERMS))
         story.names.update(found)
         story.first = min(story.first, article.published)
         self._unindex(story)

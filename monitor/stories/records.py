@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+import math
 from array import array
 from collections import Counter
 from dataclasses import dataclass
@@ -37,10 +39,15 @@ class Story:
     told: Told  # every sentence any article of the story carried
     delivered: dict[str, Told]  # per topic, what was sent
     index_terms: tuple[str, ...] = ()
+    norm: float = 1.0  # Euclidean norm of the centroid, kept with it (derived, not persisted)
 
     def top_terms(self, n: int) -> tuple[str, ...]:
-        ranked = sorted(self.centroid.items(), key=lambda kv: (-kv[1], kv[0]))
-        return tuple(term for term, _ in ranked[:n])
+        ranked = heapq.nsmallest(n, self.centroid.items(), key=lambda kv: (-kv[1], kv[0]))
+        return tuple(term for term, _ in ranked)
+
+    def set_centroid(self, centroid: dict[str, float]) -> None:
+        self.centroid = centroid
+        self.norm = math.sqrt(sum(v * v for v in centroid.values())) or 1.0
 
 
 def story_record(story: Story, members: dict[str, Member]) -> dict[str, Any]:
@@ -70,7 +77,7 @@ def story_record(story: Story, members: dict[str, Member]) -> dict[str, Any]:
 
 
 def story_from(record: dict[str, Any]) -> Story:
-    return Story(
+    story = Story(
         id=record["id"],
         members=[item["key"] for item in record["members"]],
         first=datetime.fromisoformat(record["first"]),
@@ -80,6 +87,8 @@ def story_from(record: dict[str, Any]) -> Story:
         told=Told.from_record(record["told"]),
         delivered={t: Told.from_record(r) for t, r in record["delivered"].items()},
     )
+    story.set_centroid(story.centroid)
+    return story
 
 
 def member_from(item: dict[str, Any], story_id: str) -> Member:
