@@ -15,12 +15,12 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from monitor.channels.base import Channel, Poster
 from monitor.config import WebhookChannel
 from monitor.errors import BlockedError, ConfigError, DeliveryError, FetchError, HTTPStatusError
+from monitor.headers import parse_retry_after
 from monitor.models import RenderedDigest
 
 TOLERANCE = timedelta(minutes=5)
@@ -73,22 +73,6 @@ def verify(
     return any(hmac.compare_digest(expected, s) for s in signatures)
 
 
-def retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP date."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - now).total_seconds())
-
-
 class WebhookSender(Channel):
     """POSTs digests to one URL (see WebhookChannel for the settings)."""
 
@@ -135,7 +119,7 @@ class WebhookSender(Channel):
         except FetchError as exc:
             raise self._fetch_error(exc, permanent=False) from exc
         self._check(
-            response.status, retry_after(response.headers.get("retry-after"), self._clock())
+            response.status, parse_retry_after(response.headers.get("retry-after"), self._clock())
         )
 
     def _check(self, status: int, after: float | None) -> None:

@@ -13,7 +13,6 @@ the bulk of a huge page is inline data and scripts.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 import weakref
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from typing import Self
 from monitor.errors import ExtractError
 from monitor.extract.worker import DEFAULT_MAX_BYTES, Job, Result, run
 from monitor.models import Article
+from monitor.processes import worker_context
 
 Worker = Callable[[Job], Result]
 
@@ -43,15 +43,6 @@ def truncate(body: bytes, max_bytes: int) -> bytes:
 def _ready() -> bool:
     """A no-op task: once it returns, a worker has started and imported this module."""
     return True
-
-
-def _mp_context() -> multiprocessing.context.BaseContext:
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        # Workers fork from a server that has already imported trafilatura: fast restarts.
-        context.set_forkserver_preload(["monitor.extract.worker"])
-        return context
-    return multiprocessing.get_context("spawn")
 
 
 class Extractor:
@@ -142,7 +133,7 @@ class Extractor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
-                mp_context=_mp_context(),
+                mp_context=worker_context("monitor.extract.worker"),
                 max_tasks_per_child=self.recycle_every or None,
             )
             self._pool_ready = self._pool.submit(_ready)

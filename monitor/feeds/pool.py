@@ -11,7 +11,6 @@ that dies, costs that feed a ParseError and the pool is replaced on next use.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from monitor.errors import ParseError
 from monitor.feeds.common import MAX_ENTRIES, NotReadable, ParsedFeed
 from monitor.feeds.document import parse_document
+from monitor.processes import worker_context
 
 _QUEUED_PER_WORKER = 2  # documents handed to the pool per worker: keeps workers busy
 
@@ -41,14 +41,6 @@ def parse_in_worker(
         return _Failed(exc.message, exc.not_a_feed)
     except Exception as exc:  # a parser bug on hostile input must not take the pool down
         return _Failed(f"parser failed: {type(exc).__name__}: {exc}"[:300], False)
-
-
-def _mp_context() -> multiprocessing.context.BaseContext:
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["monitor.feeds.document"])
-        return context
-    return multiprocessing.get_context("spawn")
 
 
 class ParsePool:
@@ -92,7 +84,9 @@ class ParsePool:
 
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_mp_context())
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=worker_context("monitor.feeds.document")
+            )
         return self._pool
 
     def _semaphore(self) -> asyncio.Semaphore:

@@ -23,7 +23,6 @@ import ipaddress
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import aiohttp
 from yarl import URL
@@ -36,27 +35,12 @@ from monitor.errors import (
     HTTPStatusError,
     NetworkError,
 )
+from monitor.headers import parse_retry_after
 from monitor.http.decode import read_body
 from monitor.http.policy import Policy, PolicyResolver, Refused, blocked
 from monitor.models import Response
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _lower_headers(resp: aiohttp.ClientResponse) -> dict[str, str]:
