@@ -265,6 +265,14 @@ class StoriesSettings(_Section):
         description="significant terms an article must share with a story besides the names of "
         "people, places and organisations, so that stories with the same actors stay apart",
     )
+    headline_cover: float = Field(
+        0.4,
+        gt=0,
+        le=1,
+        description="for a headline-only item: share of its TF-IDF weight (halved every "
+        "similarity_half_life) on terms of a story's centroid, names included, from which it "
+        "joins that story even below join_similarity",
+    )
     paraphrase_overlap: float = Field(
         0.6,
         gt=0,

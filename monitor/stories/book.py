@@ -288,6 +288,10 @@ class StoryBook:
             if len(posting) <= MAX_POSTING:
                 hits.update(posting)
         short = len(vector) < SHORT_TERMS
+        if short:  # a headline: its shared terms, names included, may be enough
+            found, why = self._best_for_headline(article, vector, hits)
+            if found is not None:
+                return found, why
         best: tuple[float, str, Story, str] | None = None
         closest = (0.0, "")
         ranked = heapq.nsmallest(MAX_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -321,6 +325,29 @@ class StoryBook:
             tail = f" (closest {closest[1]}, cosine {closest[0]:.2f})" if closest[1] else ""
             return None, f"no story within {window} shares enough{tail}"
         return best[2], best[3]
+
+    def _best_for_headline(
+        self, article: StoryArticle, vector: dict[str, float], hits: Counter[str]
+    ) -> tuple[Story | None, str]:
+        """The story holding the largest share of a headline's TF-IDF mass, if enough."""
+        total = sum(vector.values()) or 1.0
+        best: tuple[float, str, Story, list[str]] | None = None
+        ranked = heapq.nsmallest(MAX_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
+        for story_id, _ in ranked:
+            story = self._stories[story_id]
+            gap = max(article.published - story.last, story.first - article.published)
+            if gap > self.settings.window:
+                continue
+            shared = [t for t in vector if t in story.centroid]
+            cover = sum(vector[t] for t in shared) / total
+            cover *= 0.5 ** (max(gap, timedelta(0)) / self.settings.similarity_half_life)
+            if cover >= self.settings.headline_cover and (not best or (cover, story_id) > best[:2]):
+                best = (cover, story_id, story, shared)
+        if best is None:
+            return None, ""
+        shared = sorted(best[3], key=lambda t: (-vector[t], t))
+        why = f"same story as {best[1]}: headline terms in the story {best[0]:.0%}, shared terms "
+        return best[2], why + ", ".join(shared[:5])
 
     # -- state changes --------------------------------------------------------------
 

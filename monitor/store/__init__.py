@@ -1,43 +1,19 @@
-"""Persistence: feed state, entries seen, matches, digests and their deliveries.
+"""Persistence: feed state, entries seen, matches, stories, digests and their deliveries.
 
-SQLAlchemy Core over SQLite by default (WAL, synchronous=FULL: a delivery marked
-sent survives a power cut). Schema changes are ordered, named migrations
-recorded in `schema_migrations`; `Store.migrate()` applies the missing ones.
-Every method is one short transaction and returns plain models, never rows.
+SQLAlchemy Core over SQLite by default (WAL, synchronous=NORMAL, a checkpoint
+before a digest is first sent). Schema changes are the ordered, named migrations
+of `schema.py`; `Store.migrate()` applies the missing ones. Every method is one
+short transaction and returns plain models (`rows.py`), never rows.
 """
 
-from __future__ import annotations
-
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    Connection,
-    DateTime,
-    Engine,
-    Float,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    create_engine,
-    event,
-    func,
-    insert,
-    inspect,
-    select,
-    update,
-)
+from sqlalchemy import Engine, Table, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.types import TypeDecorator
 
 from monitor.models import (
     Delivery,
@@ -47,246 +23,29 @@ from monitor.models import (
     Match,
     RenderedDigest,
 )
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware datetimes in, aware UTC datetimes out, whatever the backend keeps."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None else None
-
-
-metadata = MetaData()
-
-schema_migrations = Table(
-    "schema_migrations",
-    metadata,
-    Column("name", String(200), primary_key=True),
-    Column("applied_at", UTCDateTime, nullable=False),
+from monitor.store.rows import (
+    OutboxCounts,
+    Queued,
+    SeenEntry,
+    _delivery,
+    _feed_state,
+    _match,
+    _match_values,
+)
+from monitor.store.schema import (
+    MIGRATIONS,
+    deliveries,
+    digests,
+    entries,
+    feeds,
+    matches,
+    queue,
+    schema_migrations,
+    stopped_channels,
+    story_records,
 )
 
-feeds = Table(
-    "feeds",
-    metadata,
-    Column("url", String(2000), primary_key=True),
-    Column("title", Text),
-    Column("etag", Text),
-    Column("last_modified", Text),
-    Column("last_checked", UTCDateTime),
-    Column("last_success", UTCDateTime),
-    Column("last_error", Text),
-    Column("last_error_class", String(40)),
-    Column("consecutive_failures", Integer, nullable=False, default=0),
-    Column("next_check", UTCDateTime),
-    # What the last feed document asked for (RSS <ttl>, publishing rate), in seconds;
-    # a 304 carries no document, so it is remembered here (see monitor/schedule.py).
-    Column("hint_seconds", Float),
-)
-
-entries = Table(
-    "entries",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("feed_url", String(2000), nullable=False),
-    Column("key", String(2100), nullable=False),
-    Column("first_seen", UTCDateTime, nullable=False),
-    # what the feed said, kept so `topics test` can try a query on past news (0008)
-    Column("title", Text),
-    Column("summary", Text),
-    Column("link", String(2000)),
-    UniqueConstraint("feed_url", "key", name="uq_entries_feed_key"),
-)
-
-
-digests = Table(
-    "digests",
-    metadata,
-    Column("key", String(200), primary_key=True),
-    Column("topic", String(200), nullable=False),  # the topics in it, comma-separated
-    Column("subject", Text, nullable=False),
-    Column("text", Text, nullable=False),
-    Column("html", Text, nullable=False),
-    Column("json", Text, nullable=False),
-    Column("headers", Text, nullable=False, default="{}"),
-    Column("created", UTCDateTime, nullable=False),
-    Column("channel", String(200)),  # added by 0003
-    Column("replies_to", Text),  # added by 0006: JSON list of digest keys
-)
-
-matches = Table(
-    "matches",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("topic", String(200), nullable=False),
-    Column("url", String(2000), nullable=False),  # canonical URL: one story per topic once
-    Column("entry_key", String(2100), nullable=False),
-    Column("feed_url", String(2000), nullable=False),
-    Column("title", Text, nullable=False),
-    Column("text", Text, nullable=False),
-    Column("source", Text, nullable=False),
-    Column("published", UTCDateTime),
-    Column("terms", Text, nullable=False),  # JSON list
-    Column("note", Text),
-    Column("author", Text),
-    Column("created", UTCDateTime, nullable=False),
-    Column("image", Text),  # added by 0005
-    Column("site_name", Text),  # added by 0005
-    Column("language", String(20)),  # added by 0005
-    Column("story_id", String(100)),  # added by 0006
-    Column("story_kind", String(20)),  # added by 0006: new_story, development, ...
-    Column("story_reason", Text),  # added by 0006
-    Column("new_sentences", Text),  # added by 0006: JSON list
-    Column("snippet", Text),  # added by 0007
-    Column("hits", Text),  # added by 0007: JSON list of [term, field, count]
-    Column("digest_key", String(200), ForeignKey("digests.key")),
-    UniqueConstraint("topic", "url", name="uq_matches_topic_url"),
-)
-
-deliveries = Table(
-    "deliveries",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("digest_key", String(200), ForeignKey("digests.key"), nullable=False),
-    Column("channel", String(200), nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt", UTCDateTime),
-    Column("last_error", Text),
-    Column("sent_at", UTCDateTime),
-    Column("created", UTCDateTime, nullable=False),
-    UniqueConstraint("digest_key", "channel", name="uq_deliveries_digest_channel"),
-)
-
-
-# One row per (match, channel): the story waits here for that channel's next digest.
-queue = Table(
-    "queue",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("match_id", Integer, ForeignKey("matches.id"), nullable=False),
-    Column("topic", String(200), nullable=False),
-    Column("channel", String(200), nullable=False),
-    Column("digest_key", String(200), ForeignKey("digests.key")),
-    Column("created", UTCDateTime, nullable=False),
-    UniqueConstraint("match_id", "channel", name="uq_queue_match_channel"),
-)
-
-
-# Channels an operator must look at before anything more is sent (e.g. a 410 Gone).
-stopped_channels = Table(
-    "stopped_channels",
-    metadata,
-    Column("channel", String(200), primary_key=True),
-    Column("reason", Text, nullable=False),
-    Column("stopped_at", UTCDateTime, nullable=False),
-)
-
-
-# The story book (monitor.stories) between runs: one "book" row and one row per story.
-story_records = Table(
-    "story_records",
-    metadata,
-    Column("id", String(100), primary_key=True),
-    Column("type", String(20), nullable=False),
-    Column("last", UTCDateTime),
-    Column("record", Text, nullable=False),
-)
-
-
-def _stories(conn: Connection) -> None:
-    story_records.create(conn, checkfirst=True)
-    _add_missing_columns(conn, matches, "story_id", "story_kind", "story_reason", "new_sentences")
-    _add_missing_columns(conn, digests, "replies_to")
-
-
-def _add_missing_columns(conn: Connection, table: Table, *names: str) -> None:
-    """ALTER TABLE … ADD COLUMN for each named column the database lacks.
-
-    0001 creates the tables as they are defined today, so on a new database the
-    later column additions find their columns there already and do nothing.
-    """
-    have = {column["name"] for column in inspect(conn).get_columns(table.name)}
-    for name in names:
-        if name not in have:
-            kind = table.c[name].type.compile(conn.dialect)
-            conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}")
-
-
-def _initial_schema(conn: Connection) -> None:
-    for table in (feeds, entries, digests, matches, deliveries):
-        table.create(conn)
-
-
-def _digest_per_channel(conn: Connection) -> None:
-    queue.create(conn, checkfirst=True)
-    _add_missing_columns(conn, digests, "channel")
-
-
-def _feed_schedule(conn: Connection) -> None:
-    # A database made by 0001 after this column joined the table definition has it already.
-    if "hint_seconds" not in {c["name"] for c in inspect(conn).get_columns("feeds")}:
-        conn.exec_driver_sql("ALTER TABLE feeds ADD COLUMN hint_seconds FLOAT")
-
-
-# Ordered and append-only: a released migration is never edited, a new one is added.
-MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
-    ("0001_initial", _initial_schema),
-    ("0002_feed_schedule", _feed_schedule),
-    ("0003_digest_per_channel", _digest_per_channel),
-    ("0004_stopped_channels", lambda conn: stopped_channels.create(conn, checkfirst=True)),
-    (
-        "0005_match_metadata",
-        lambda conn: _add_missing_columns(conn, matches, "image", "site_name", "language"),
-    ),
-    ("0006_stories", _stories),
-    (
-        "0008_entry_text",
-        lambda conn: _add_missing_columns(conn, entries, "title", "summary", "link"),
-    ),
-    (
-        "0007_match_explanations",
-        lambda conn: _add_missing_columns(conn, matches, "snippet", "hits"),
-    ),
-]
-
-
-@dataclass(frozen=True, slots=True)
-class SeenEntry:
-    """An entry as the store keeps it, for trying queries on past news."""
-
-    feed_url: str
-    title: str
-    summary: str
-    link: str | None
-    first_seen: datetime
-    article_text: str | None  # when the entry matched a topic and its article was kept
-    story_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Queued:
-    """A story waiting in a channel's queue."""
-
-    id: int
-    match: Match
-    queued: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxCounts:
-    pending: int
-    sent: int
-    failed: int
+__all__ = ["MIGRATIONS", "OutboxCounts", "Queued", "SeenEntry", "Store", "schema_migrations"]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -745,80 +504,3 @@ class Store:
     def _update_delivery(self, delivery_id: int, **values: Any) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
-
-
-def _feed_state(row: Any) -> FeedState:
-    return FeedState(
-        url=row["url"],
-        etag=row["etag"],
-        last_modified=row["last_modified"],
-        last_checked=row["last_checked"],
-        last_success=row["last_success"],
-        last_error=row["last_error"],
-        last_error_class=row["last_error_class"],
-        consecutive_failures=row["consecutive_failures"] or 0,
-        next_check=row["next_check"],
-    )
-
-
-def _match_values(match: Match) -> dict[str, Any]:
-    return {
-        "topic": match.topic,
-        "url": match.url,
-        "entry_key": match.entry_key,
-        "feed_url": match.feed_url,
-        "title": match.title,
-        "text": match.text,
-        "source": match.source,
-        "published": match.published,
-        "terms": json.dumps(list(match.terms)),
-        "note": match.note,
-        "author": match.author,
-        "image": match.image,
-        "site_name": match.site_name,
-        "language": match.language,
-        "story_id": match.story_id,
-        "story_kind": match.story_kind,
-        "story_reason": match.story_reason,
-        "new_sentences": json.dumps(list(match.new_sentences)),
-        "snippet": match.snippet,
-        "hits": json.dumps([list(hit) for hit in match.hits]),
-    }
-
-
-def _match(row: Any) -> Match:
-    return Match(
-        topic=row["topic"],
-        entry_key=row["entry_key"],
-        feed_url=row["feed_url"],
-        url=row["url"],
-        title=row["title"],
-        text=row["text"],
-        source=row["source"],
-        published=row["published"],
-        terms=tuple(json.loads(row["terms"])),
-        note=row["note"],
-        author=row["author"],
-        image=row["image"],
-        site_name=row["site_name"],
-        language=row["language"],
-        story_id=row["story_id"],
-        story_kind=row["story_kind"],
-        story_reason=row["story_reason"],
-        new_sentences=tuple(json.loads(row["new_sentences"] or "[]")),
-        snippet=row["snippet"],
-        hits=tuple((t, f, int(c)) for t, f, c in json.loads(row["hits"] or "[]")),
-    )
-
-
-def _delivery(row: Any) -> Delivery:
-    return Delivery(
-        id=row["id"],
-        digest_key=row["digest_key"],
-        channel=row["channel"],
-        status=DeliveryStatus(row["status"]),
-        attempts=row["attempts"],
-        next_attempt=row["next_attempt"],
-        last_error=row["last_error"],
-        sent_at=row["sent_at"],
-    )
