@@ -91,8 +91,8 @@ def pairwise(pred: list[str], gold: list[str]) -> tuple[float, float, float, flo
 def bcubed(pred: list[str], gold: list[str]) -> tuple[float, float, float]:
     by_pred: dict[str, set[int]] = defaultdict(set)
     by_gold: dict[str, set[int]] = defaultdict(set)
-    for i, (p, g) in enumerate(zip(pred, gold, strict=True)):
-        by_pred[p].add(i)
+    for i, (label, g) in enumerate(zip(pred, gold, strict=True)):
+        by_pred[label].add(i)
         by_gold[g].add(i)
     precision = recall = 0.0
     for i in range(len(pred)):
@@ -205,13 +205,15 @@ def synthetic(n: int, seed: int = 11) -> list[StoryArticle]:
 
 def scale_one(n: int) -> None:
     articles = synthetic(n)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # input held in memory
     book = StoryBook(StoriesSettings())
     started = time.process_time()
     for article in articles:
         book.add(article, now=article.published)
     cpu = time.process_time() - started
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"n": n, "cpu": cpu, "rss_mb": rss, "stories_in_window": len(book)}))
+    row = {"n": n, "cpu": cpu, "rss_mb": rss, "input_mb": before, "stories_in_window": len(book)}
+    print(json.dumps(row))
 
 
 def scaling(sizes: list[int]) -> None:
@@ -227,7 +229,8 @@ def scaling(sizes: list[int]) -> None:
         row = json.loads(result.stdout.strip().splitlines()[-1])
         print(
             f"{row['n']:>7} articles: {row['cpu']:7.1f} s CPU, "
-            f"{row['cpu'] / row['n'] * 1e6:6.0f} µs/article, peak RSS {row['rss_mb']:.0f} MB, "
+            f"{row['cpu'] / row['n'] * 1e6:6.0f} µs/article, peak RSS {row['rss_mb']:.0f} MB "
+            f"({row['input_mb']:.0f} MB before the first article: interpreter and input), "
             f"{row['stories_in_window']} stories in the window at the end"
         )
 

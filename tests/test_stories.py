@@ -190,3 +190,51 @@ def test_newswcl50_events_group(window: str) -> None:
     assert all(len(events) == 1 for events in by_story.values())  # no two events merged
     assert sum(len(stories) for stories in by_event.values()) <= 6  # at most one split
     assert sum(len(stories) == 1 for stories in by_event.values()) >= 4
+
+
+HEADLINES = (
+    "Mt. Gox files for US bankruptcy protection",
+    "Bitcoin exchange Mt. Gox seeks US court shield during Japan bankruptcy",
+    "Hackers claim Mt. Gox boss still holds stolen bitcoins",
+    "McDonald's February sales fall as snow keeps diners home",
+    "Hackers accuse Mt. Gox of pocketing users' bitcoins",
+    "EBay rejects Icahn board nominees",
+)
+
+
+def test_headline_variants_fold_into_their_story() -> None:
+    """Headline-only items on one event join its story on shared rare terms; others stay apart."""
+    book = StoryBook(StoriesSettings())
+    decisions = []
+    for i, headline in enumerate(HEADLINES):
+        when = T0 + timedelta(minutes=i)
+        item = StoryArticle(f"h{i}", f"https://o{i}.example/{i}", f"o{i}", headline, "", when)
+        decisions.append(book.add(item, now=when))
+    gox = {decisions[i].story_id for i in (0, 1, 2, 4)}
+    assert len(gox) == 1
+    assert decisions[3].story_id not in gox and decisions[5].story_id not in gox
+    assert decisions[3].story_id != decisions[5].story_id
+    assert "headline terms in the story" in decisions[4].reason
+
+
+def test_band_index_forgets_removed_keys() -> None:
+    """A key removed from the LSH index is no longer a candidate; the others still are."""
+    from monitor.stories import fingerprint
+
+    sig = fingerprint.signature({"a b c d", "b c d e", "c d e f"})
+    index = fingerprint.BandIndex()
+    index.add("one", sig)
+    index.add("two", sig)
+    index.remove("one")
+    assert index.candidates(sig) == {"two"}
+    index.remove("two")
+    assert index.candidates(sig) == set() and len(index) == 0
+
+
+def test_text_caches_stay_bounded() -> None:
+    """The token caches are emptied when full, so a vocabulary that never stops growing fits."""
+    from monitor.stories import text
+
+    for i in range(text.CACHE_SIZE + 10):
+        text.terms(f"word{i}")
+    assert len(text._terms) <= text.CACHE_SIZE and len(text._words) <= text.CACHE_SIZE

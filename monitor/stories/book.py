@@ -8,7 +8,8 @@ Identity in layers, after the entry id and canonical URL checked upstream:
 3. otherwise the article joins the best story among those sharing its most significant
    terms (an inverted index, never a scan) when the TF-IDF cosine to the story's centroid
    reaches `join_similarity` and they share `min_event_terms` significant terms besides
-   the names of actors;
+   the names of actors; a headline-only item (few terms) may also join the story holding
+   `headline_cover` of its TF-IDF weight, names included (a headline is mostly names);
 4. otherwise it starts a story.
 
 Time only ever comes in as `now` and the articles' `published`. Stories with no article
@@ -46,6 +47,9 @@ from monitor.stories.text import (
     terms,
     words,
 )
+from monitor.stories.vectors import norm as _norm
+from monitor.stories.vectors import rank as _rank
+from monitor.stories.vectors import truncate as _truncate
 
 TITLE_WEIGHT = 3  # a headline term counts as three mentions in the text
 VECTOR_TERMS = 60  # terms kept per article vector and per story centroid
@@ -61,20 +65,6 @@ MAX_PERSISTED_DF = 50_000
 
 def _story_id(key: str) -> str:
     return "st-" + blake2b(key.encode(), digest_size=8).hexdigest()
-
-
-def _rank(item: tuple[str, float]) -> tuple[float, str]:
-    return -item[1], item[0]
-
-
-def _truncate(vector: dict[str, float], size: int) -> dict[str, float]:
-    if len(vector) <= size:
-        return vector
-    return dict(heapq.nsmallest(size, vector.items(), key=_rank))
-
-
-def _norm(vector: dict[str, float]) -> float:
-    return math.sqrt(sum(v * v for v in vector.values())) or 1.0
 
 
 class StoryBook:

@@ -54,19 +54,25 @@ def band_keys(sig: array[int]) -> list[int]:
 
 
 class BandIndex:
-    """LSH buckets: article keys by band key, to find near-duplicate candidates quickly."""
+    """LSH buckets: article keys by band key, to find near-duplicate candidates quickly.
+
+    Buckets and band keys are tuples, not lists: tuples of strings and ints are left
+    alone by the cyclic garbage collector, whose passes would otherwise grow with the
+    number of articles in the window.
+    """
 
     __slots__ = ("_buckets", "_keys_of")
 
     def __init__(self) -> None:
-        self._buckets: dict[int, list[str]] = {}
-        self._keys_of: dict[str, list[int]] = {}
+        self._buckets: dict[int, tuple[str, ...]] = {}
+        self._keys_of: dict[str, tuple[int, ...]] = {}
 
     def add(self, key: str, sig: array[int]) -> None:
-        keys = band_keys(sig)
+        keys = tuple(band_keys(sig))
         self._keys_of[key] = keys
+        buckets = self._buckets
         for band_key in keys:
-            self._buckets.setdefault(band_key, []).append(key)
+            buckets[band_key] = (*buckets.get(band_key, ()), key)
 
     def candidates(self, sig: array[int]) -> set[str]:
         found: set[str] = set()
@@ -78,8 +84,10 @@ class BandIndex:
         for band_key in self._keys_of.pop(key, ()):
             bucket = self._buckets.get(band_key)
             if bucket is not None:
-                bucket.remove(key)
-                if not bucket:
+                rest = tuple(k for k in bucket if k != key)
+                if rest:
+                    self._buckets[band_key] = rest
+                else:
                     del self._buckets[band_key]
 
     def __len__(self) -> int:

@@ -49,11 +49,11 @@ class Told:
     __slots__ = ("_index", "names", "numbers", "sentences", "vocabulary")
 
     def __init__(self) -> None:
-        self.sentences: list[frozenset[str]] = []
+        self.sentences: list[tuple[str, ...]] = []  # tuples: the GC leaves them alone
         self.vocabulary: set[str] = set()
         self.names: set[str] = set()  # the words of the names told
         self.numbers: set[str] = set()
-        self._index: dict[str, list[int]] = {}
+        self._index: dict[str, tuple[int, ...]] = {}
 
     def add(self, found: frozenset[str], names_: frozenset[str], numbers_: frozenset[str]) -> None:
         self.vocabulary |= found
@@ -62,9 +62,10 @@ class Told:
         if len(self.sentences) >= MAX_KNOWN:
             return
         position = len(self.sentences)
-        self.sentences.append(found)
+        self.sentences.append(tuple(found))
+        index = self._index
         for term in found:
-            self._index.setdefault(term, []).append(position)
+            index[term] = (*index.get(term, ()), position)
 
     def tell(self, sentences: list[Sentence]) -> None:
         for sentence in sentences:
@@ -97,7 +98,7 @@ class Told:
     def copy(self) -> Told:
         other = Told()
         for found in self.sentences:
-            other.add(found, frozenset(), frozenset())
+            other.add(frozenset(found), frozenset(), frozenset())
         other.vocabulary = set(self.vocabulary)
         other.names = set(self.names)
         other.numbers = set(self.numbers)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
-from functools import lru_cache
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019.,][^\W_]+)*%?")
 _NUMBER = re.compile(r"\d")
@@ -72,28 +71,65 @@ def clean_title(title: str) -> str:
     return _TITLE_NOISE.sub("", title).strip()
 
 
-@lru_cache(maxsize=200_000)
+# Plain dicts emptied when full, not lru_cache: its entries are lists the garbage
+# collector has to walk on every full pass; str -> str dicts it leaves alone.
+CACHE_SIZE = 100_000
+_words: dict[str, str] = {}
+_terms: dict[str, str] = {}
+
+
 def _word(token: str) -> str:
-    return _norm(token).rstrip(".,")
+    word = _words.get(token)
+    if word is None:
+        if len(_words) >= CACHE_SIZE:
+            _words.clear()
+        word = _words[token] = _norm(token).rstrip(".,")
+    return word
 
 
 def words(text: str) -> list[str]:
     """Lower-case word tokens (numbers kept), for shingles."""
-    return [word for word in map(_word, _WORD.findall(text)) if word]
+    cache = _words
+    out = []
+    for token in _WORD.findall(text):
+        word = cache.get(token)
+        if word is None:
+            word = _word(token)
+        if word:
+            out.append(word)
+    return out
 
 
-@lru_cache(maxsize=200_000)
 def _term(token: str) -> str:
     """The term of one raw token, '' when it is not significant (cached: words repeat)."""
-    word = _word(token)
-    if len(word) < 2 or word in STOPWORDS:
-        return ""
-    return sys.intern(word if _NUMBER.match(word) else stem(word))
+    term = _terms.get(token)
+    if term is None:
+        if len(_terms) >= CACHE_SIZE:
+            _terms.clear()
+        word = _word(token)
+        if len(word) < 2 or word in STOPWORDS:
+            term = ""
+        else:
+            term = sys.intern(word if _NUMBER.match(word) else stem(word))
+        _terms[token] = term
+    return term
 
 
 def terms(text: str) -> list[str]:
     """Significant terms: stemmed words without stopwords and one-letter tokens."""
-    return [term for term in map(_term, _WORD.findall(text)) if term]
+    return _terms_of(_WORD.findall(text))
+
+
+def _terms_of(tokens: list[str]) -> list[str]:
+    cache = _terms
+    out = []
+    for token in tokens:
+        term = cache.get(token)
+        if term is None:
+            term = _term(token)
+        if term:
+            out.append(term)
+    return out
 
 
 def numbers(text: str) -> set[str]:
@@ -143,7 +179,7 @@ def names_in(tokens: list[str]) -> set[str]:
 def sentence_features(sentence: str) -> tuple[list[str], set[str], set[str]]:
     """Terms, names and figures of one sentence, from one pass of the tokenizer."""
     tokens = _WORD.findall(sentence)
-    found = [term for term in map(_term, tokens) if term]
+    found = _terms_of(tokens)
     return found, names_in(tokens), numbers_in(tokens)
 
 
