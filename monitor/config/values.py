@@ -1,0 +1,92 @@
+"""Value types of the settings: durations, schedules, URLs, clock ranges (pure)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BeforeValidator,
+)
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
+# host | host:port | [v6]:port | v6 address | CIDR
+_ALLOW_ENTRY = re.compile(
+    r"[A-Za-z0-9.-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?|[0-9A-Fa-f:.]+(/\d{1,3})?"
+)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """'90s', '15m', '1h30m', '2d' or a number of seconds -> timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            seconds = float(text)
+        elif text and _DURATION.sub("", text) == "":
+            seconds = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION.findall(text))
+        else:
+            raise ValueError(f"{value!r} is not a duration; write e.g. '30s', '15m', '1h30m', '2d'")
+    else:
+        raise ValueError("expected a duration such as '15m'")
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return timedelta(seconds=seconds)
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When a topic's digest is due: 'immediate', 'every <duration>' or a cron line."""
+
+    kind: Literal["immediate", "every", "cron"]
+    every: timedelta | None = None
+    cron: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Schedule:
+        text = text.strip()
+        if text == "immediate":
+            return cls("immediate")
+        if text.startswith("every "):
+            return cls("every", every=parse_duration(text.removeprefix("every ")))
+        fields = text.split()
+        if len(fields) != 5:
+            raise ValueError(
+                f"{text!r} is not a schedule; use 'immediate', 'every 1h' or a cron line "
+                "'0 7 * * *' (minute hour day month weekday)"
+            )
+        from apscheduler.triggers.cron import CronTrigger  # validates the cron fields
+
+        try:
+            CronTrigger.from_crontab(text, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"bad cron line {text!r}: {exc}") from None
+        return cls("cron", cron=text)
+
+    def __str__(self) -> str:
+        if self.kind == "every":
+            return f"every {self.every}"
+        return self.cron if self.kind == "cron" and self.cron else "immediate"
+
+
+_CLOCK_RANGE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+HttpURL = Annotated[str, BeforeValidator(_http_url)]
