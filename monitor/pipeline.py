@@ -140,8 +140,11 @@ class Pipeline:
                 parsed.warning,
             )
         source = feed.name or parsed.title or urlsplit(feed.url).hostname or feed.url
-        new = self.store.unseen(feed.url, parsed.entries)
-        found = [match for entry in new for match in await self._matches(entry, source, now)]
+        first_read = state.last_success is None  # entries are only stored after a success
+        new = self.store.unseen(feed.url, parsed.entries, first_read=first_read)
+        found = []
+        if self.topics:
+            found = [m for entry in new for m in await self._matches(entry, source, now)]
         added = self.store.record_entries(new, found, now, self.routes)
         dates = [entry.published for entry in parsed.entries]
         hint = document_hint(ttl_minutes=parsed.ttl, published=dates, now=now, rules=rules)

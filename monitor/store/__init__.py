@@ -140,16 +140,20 @@ class Store:
             values["title"] = title
         if hint is not None:
             values["hint_seconds"] = hint.total_seconds()
+        upsert = self._upsert(feeds).values(url=state.url, **values)
         with self.engine.begin() as conn:
-            changed = conn.execute(update(feeds).where(feeds.c.url == state.url).values(**values))
-            if changed.rowcount == 0:
-                conn.execute(insert(feeds).values(url=state.url, **values))
+            conn.execute(upsert.on_conflict_do_update(index_elements=["url"], set_=values))
 
     # -- entries and matches ----------------------------------------------------
 
-    def unseen(self, feed_url: str, batch: Sequence[Entry]) -> list[Entry]:
-        """The entries of `batch` this feed has not delivered before, in feed order."""
-        keys = [entry.key for entry in batch]
+    def unseen(
+        self, feed_url: str, batch: Sequence[Entry], *, first_read: bool = False
+    ) -> list[Entry]:
+        """The entries of `batch` this feed has not delivered before, in feed order, once each.
+
+        `first_read`: the feed was never read, so nothing needs looking up.
+        """
+        keys = [] if first_read else [entry.key for entry in batch]
         seen: set[str] = set()
         with self.engine.connect() as conn:
             for start in range(0, len(keys), 500):  # stay under SQLite's variable limit
@@ -218,15 +222,19 @@ class Store:
                 conn.execute(self._insert_ignoring_duplicates(entries), rows)
         return added
 
-    def _insert_ignoring_duplicates(self, table: Table) -> Any:
-        """INSERT … ON CONFLICT DO NOTHING in this backend's dialect."""
+    def _upsert(self, table: Table) -> Any:
+        """An INSERT that takes ON CONFLICT clauses, in this backend's dialect."""
         if self.engine.dialect.name == "postgresql":
             from sqlalchemy.dialects import postgresql
 
-            return postgresql.insert(table).on_conflict_do_nothing()
+            return postgresql.insert(table)
         from sqlalchemy.dialects import sqlite
 
-        return sqlite.insert(table).on_conflict_do_nothing()
+        return sqlite.insert(table)
+
+    def _insert_ignoring_duplicates(self, table: Table) -> Any:
+        """INSERT … ON CONFLICT DO NOTHING in this backend's dialect."""
+        return self._upsert(table).on_conflict_do_nothing()
 
     def waiting(self, channel: str) -> dict[str, list[Queued]]:
         """Stories waiting for `channel`'s next digest, by topic, oldest first."""
