@@ -145,19 +145,18 @@ class Pipeline:
         found = []
         if self.topics:
             found = [m for entry in new for m in await self._matches(entry, source, now)]
-        added = self.store.record_entries(new, found, now, self.routes)
         dates = [entry.published for entry in parsed.entries]
         hint = document_hint(ttl_minutes=parsed.ttl, published=dates, now=now, rules=rules)
-        self._succeeded(
-            state,
-            response,
+        done = self._success_state(
+            state, response, now, interval=interval, hint=hint, rules=rules, rng=rng
+        )
+        # entries, matches and the feed's new state in one transaction
+        added = self.store.record_entries(
+            new,
+            found,
             now,
-            interval=interval,
-            hint=hint,
-            rules=rules,
-            rng=rng,
-            title=parsed.title,
-            remember_hint=True,
+            self.routes,
+            feed=(done, parsed.title, hint or timedelta(0)),  # 0 forgets an old hint
         )
         log.info(
             "feed polled feed_url=%s entries=%d new=%d matches=%d",
@@ -318,22 +317,38 @@ class Pipeline:
         remember_hint: bool = False,
     ) -> None:
         """Record a 200 or 304: validators kept, failures reset, next check per the rules."""
-        next_check = after_success(
-            now, interval=interval, hint=hint, headers=response.headers, rules=rules, rng=rng
-        )
         self.store.save_feed_state(
-            replace(
-                state,
-                etag=response.etag or state.etag,
-                last_modified=response.last_modified or state.last_modified,
-                last_success=now,
-                last_error=None,
-                last_error_class=None,
-                consecutive_failures=0,
-                next_check=next_check,
+            self._success_state(
+                state, response, now, interval=interval, hint=hint, rules=rules, rng=rng
             ),
             title=title,
             hint=(hint or timedelta(0)) if remember_hint else None,  # 0 forgets an old hint
+        )
+
+    def _success_state(
+        self,
+        state: FeedState,
+        response: Response,
+        now: datetime,
+        *,
+        interval: timedelta,
+        hint: timedelta | None,
+        rules: Rules,
+        rng: Rng,
+    ) -> FeedState:
+        """The feed's state after a 200 or 304, with its next check."""
+        next_check = after_success(
+            now, interval=interval, hint=hint, headers=response.headers, rules=rules, rng=rng
+        )
+        return replace(
+            state,
+            etag=response.etag or state.etag,
+            last_modified=response.last_modified or state.last_modified,
+            last_success=now,
+            last_error=None,
+            last_error_class=None,
+            consecutive_failures=0,
+            next_check=next_check,
         )
 
     def _failed(

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import make_url
 
 from monitor.models import (
@@ -126,6 +126,12 @@ class Store:
         self, state: FeedState, *, title: str | None = None, hint: timedelta | None = None
     ) -> None:
         """Save the state; `title` and `hint` only when given (a 304 keeps the last ones)."""
+        with self.engine.begin() as conn:
+            self._save_feed_state(conn, state, title, hint)
+
+    def _save_feed_state(
+        self, conn: Connection, state: FeedState, title: str | None, hint: timedelta | None
+    ) -> None:
         values: dict[str, Any] = {
             "etag": state.etag,
             "last_modified": state.last_modified,
@@ -141,8 +147,7 @@ class Store:
         if hint is not None:
             values["hint_seconds"] = hint.total_seconds()
         upsert = self._upsert(feeds).values(url=state.url, **values)
-        with self.engine.begin() as conn:
-            conn.execute(upsert.on_conflict_do_update(index_elements=["url"], set_=values))
+        conn.execute(upsert.on_conflict_do_update(index_elements=["url"], set_=values))
 
     # -- entries and matches ----------------------------------------------------
 
@@ -177,8 +182,10 @@ class Store:
         found: Iterable[Match],
         now: datetime,
         routes: Mapping[str, Sequence[str]] | None = None,
+        *,
+        feed: tuple[FeedState, str | None, timedelta | None] | None = None,
     ) -> int:
-        """Store matches, queue them for their topic's channels, mark entries seen; one transaction.
+        """Store matches, queue them, mark entries seen and save `feed` state: one transaction.
 
         A match whose story (topic + canonical URL) is already known is skipped.
         Returns the number of matches added.
@@ -220,6 +227,8 @@ class Store:
             ]
             if rows:  # one statement; an entry a concurrent poll stored first is skipped
                 conn.execute(self._insert_ignoring_duplicates(entries), rows)
+            if feed is not None:  # (state, title, hint): the poll's outcome, same transaction
+                self._save_feed_state(conn, *feed)
         return added
 
     def _upsert(self, table: Table) -> Any:
