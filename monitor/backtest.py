@@ -28,6 +28,7 @@ class Hit:
     when: datetime | None
     story: str | None
     explanation: Explanation
+    joined: str | None = None  # why the article joined its story, when it did
 
 
 def on_stored(store: Store, query: Query, since: datetime) -> list[Hit]:
@@ -39,7 +40,15 @@ def on_stored(store: Store, query: Query, since: datetime) -> list[Hit]:
         explanation = query.match(Document(entry.title, text, source, entry.link or ""))
         if explanation is not None:
             hits.append(
-                Hit(entry.title, entry.link, source, entry.first_seen, entry.story_id, explanation)
+                Hit(
+                    entry.title,
+                    entry.link,
+                    source,
+                    entry.first_seen,
+                    entry.story_id,
+                    explanation,
+                    entry.story_reason,
+                )
             )
     return hits
 

@@ -281,6 +281,8 @@ def cmd_topics(args: argparse.Namespace) -> int:
         _print_why(lead.explanation, indent="  ")
         for other in group[1:]:
             print(f"  also: {other.title} ({other.source})")
+            if other.joined:
+                print(f"    joined the story: {other.joined}")
     return 0
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.cli import main
 from monitor.config import load_settings
 from tests.servers import LoopbackHTTPServer, Reply, SMTPRecorder
 from tests.test_end_to_end import run_once, squash, text_part, write_config
@@ -79,7 +80,10 @@ def message(raw: bytes) -> EmailMessage:
 
 
 def test_wire_story_alerts_once_then_threads_its_development(
-    tmp_path: Path, http_server: LoopbackHTTPServer, smtp_server: SMTPRecorder
+    tmp_path: Path,
+    http_server: LoopbackHTTPServer,
+    smtp_server: SMTPRecorder,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Three copies: one alert naming three outlets; a new fact: one threaded development."""
     headline = "Kremlin says Trump invited Putin to White House summit"
@@ -133,3 +137,9 @@ def test_wire_story_alerts_once_then_threads_its_development(
     assert len(smtp_server.messages) == 2, "a re-titled re-post sends nothing"
     assert sum(p.new_entries for p in last.polls) == 1
     assert load_settings(config).topics[0].name == "us-russia-summit"
+
+    capsys.readouterr()
+    assert main(["--config", str(config), "topics", "test", "us-russia-summit"]) == 0
+    grouped = capsys.readouterr().out
+    assert "in 1 stories" in grouped  # every article of the scenario is one story
+    assert "joined the story:" in grouped  # and `topics test` says why each joined

@@ -290,7 +290,7 @@ class Store:
     def entries_since(self, since: datetime) -> list[SeenEntry]:
         """Entries first seen since `since`, with the text of their article when one was kept."""
         query = (
-            select(entries, matches.c.text, matches.c.story_id)
+            select(entries, matches.c.text, matches.c.story_id, matches.c.story_reason)
             .outerjoin(
                 matches,
                 (matches.c.entry_key == entries.c.key) & (matches.c.feed_url == entries.c.feed_url),
@@ -311,6 +311,7 @@ class Store:
                         first_seen=row["first_seen"],
                         article_text=row["text"],
                         story_id=row["story_id"],
+                        story_reason=row["story_reason"],
                     ),
                 )
         return list(seen.values())

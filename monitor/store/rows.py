@@ -24,6 +24,7 @@ class SeenEntry:
     first_seen: datetime
     article_text: str | None  # when the entry matched a topic and its article was kept
     story_id: str | None
+    story_reason: str | None = None  # why it joined its story
 
 
 @dataclass(frozen=True, slots=True)
