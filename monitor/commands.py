@@ -11,7 +11,8 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +28,17 @@ from monitor.store import Store
 from monitor.subscribe import find_feed_at
 
 log = logging.getLogger("monitor")
+
+
+@contextmanager
+def opened(settings: Settings) -> Iterator[Store]:
+    """The store, migrated, closed again when the command is done."""
+    store = Store(settings.store.url)
+    try:
+        store.migrate()
+        yield store
+    finally:
+        store.close()
 
 
 def _load(args: argparse.Namespace) -> Settings:
@@ -119,10 +131,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def cmd_status(args: argparse.Namespace) -> int:
     settings = _load(args)
-    store = Store(settings.store.url)
-    store.migrate()
     now = datetime.now(UTC)
-    try:
+    with opened(settings) as store:
         states = {s.url: s for s in store.feed_states()}
         rows = []
         for feed in settings.feeds:
@@ -182,19 +192,13 @@ def cmd_status(args: argparse.Namespace) -> int:
                     ],
                 )
             )
-    finally:
-        store.close()
     return 0
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
     settings = _load(args)
-    store = Store(settings.store.url)
-    try:
-        store.migrate()
+    with opened(settings) as store:
         count = store.retry_failed(datetime.now(UTC), channel=args.channel)
-    finally:
-        store.close()
     where = f" for channel {args.channel!r}" if args.channel else ""
     print(f"{count} failed deliveries re-queued{where}; they are sent at the next cycle")
     return 0
@@ -235,12 +239,8 @@ def cmd_topics(args: argparse.Namespace) -> int:
     settings = _load(args)
     now = datetime.now(UTC)
     if args.action == "list":
-        store = Store(settings.store.url)
-        try:
-            store.migrate()
+        with opened(settings) as store:
             counts = store.match_counts(now - timedelta(hours=24))
-        finally:
-            store.close()
         rows = [
             [
                 t.name,
@@ -265,12 +265,8 @@ def cmd_topics(args: argparse.Namespace) -> int:
         if why:
             _print_why(why)
         return 0 if why else 1
-    store = Store(settings.store.url)
-    try:
-        store.migrate()
+    with opened(settings) as store:
         hits = backtest.on_stored(store, query, now - parse_duration(args.since))
-    finally:
-        store.close()
     groups = backtest.by_story(hits)
     print(f"{len(hits)} entries in {len(groups)} stories matched since {args.since} ago\n")
     for group in groups:
@@ -300,9 +296,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
         known = ", ".join(topics) or "none configured"
         raise ConfigError([f"topics: no topic named {args.topic!r} (known: {known})"])
     topic = topics[args.topic]
-    store = Store(settings.store.url)
-    try:
-        store.migrate()
+    with opened(settings) as store:
         if args.recent:
             stories = [m for _, m, _ in store.recent_matches(topic.name, settings.digest.max_items)]
         else:
@@ -311,8 +305,6 @@ def cmd_digest(args: argparse.Namespace) -> int:
                 for queued in store.waiting(channel).get(topic.name, []):
                     waiting.setdefault(queued.match.url, queued.match)
             stories = list(waiting.values())
-    finally:
-        store.close()
     if not stories:
         print(f"nothing waits for {topic.name!r}'s next digest (try --recent)")
         return 0

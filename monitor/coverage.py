@@ -16,14 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from monitor.config import Settings
 from monitor.digest import render_coverage
 from monitor.errors import redact_url
+from monitor.models import FeedState
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
 
 
-def outage_since(store: Store, feed_urls: Sequence[str]) -> datetime | None:
+def outage_since(states: Mapping[str, FeedState], feed_urls: Sequence[str]) -> datetime | None:
     """When the last feed last worked, if every feed is failing now; else None."""
-    states = {s.url: s for s in store.feed_states()}
     if not feed_urls or any(url not in states for url in feed_urls):
         return None
     watched = [states[url] for url in feed_urls]
@@ -37,10 +37,10 @@ def queue_coverage_alerts(
     store: Store, settings: Settings, routes: Mapping[str, Sequence[str]], now: datetime
 ) -> list[str]:
     """Queue one alert per channel for a long outage; return the keys queued this time."""
-    since = outage_since(store, [f.url for f in settings.feeds])
+    states = {s.url: s for s in store.feed_states()}
+    since = outage_since(states, [f.url for f in settings.feeds])
     if since is None or now - since < settings.digest.coverage_alert_after:
         return []
-    states = {s.url: s for s in store.feed_states()}
     failing = [
         (redact_url(f.url), states[f.url].last_error or "unknown error") for f in settings.feeds
     ]

@@ -25,7 +25,8 @@ from monitor.errors import (
     NetworkError,
     TooLargeError,
 )
-from monitor.http import HttpClient, is_allowed_address, parse_retry_after
+from monitor.headers import parse_retry_after
+from monitor.http import HttpClient, is_allowed_address
 from monitor.models import ErrorClass, Response
 from tests.servers import LoopbackHTTPServer, Reply, Request
 

@@ -5,8 +5,7 @@ policy.py   the address policy and the resolver / socket checks enforcing it
 decode.py   bounded decoding of (possibly stacked) gzip/deflate bodies
 """
 
-from monitor.headers import parse_retry_after
 from monitor.http.client import HttpClient
 from monitor.http.policy import is_allowed_address
 
-__all__ = ["HttpClient", "is_allowed_address", "parse_retry_after"]
+__all__ = ["HttpClient", "is_allowed_address"]

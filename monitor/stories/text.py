@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections import Counter
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019.,][^\W_]+)*%?")
 _NUMBER = re.compile(r"\d")
@@ -208,11 +207,3 @@ def shingles(tokens: list[str], size: int) -> set[str]:
     if len(tokens) <= size:
         return {" ".join(tokens)} if tokens else set()
     return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}
-
-
-def term_counts(title: str, text: str, *, title_weight: int) -> Counter[str]:
-    """Term frequencies of an article, the (cleaned) title counted `title_weight` times."""
-    counts: Counter[str] = Counter(terms(text))
-    for term in terms(clean_title(title)):
-        counts[term] += title_weight
-    return counts
