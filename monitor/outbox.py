@@ -22,12 +22,13 @@ from monitor.config import DigestSettings, TopicConfig
 from monitor.digest import build_digest, in_quiet_hours, is_due, render
 from monitor.errors import DeliveryError
 from monitor.models import Match
-from monitor.store import Queued, Store
+from monitor.store import DigestTaken, Queued, Store
 
 log = logging.getLogger(__name__)
 
 FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY = timedelta(hours=6)
+SEND_LEASE = timedelta(minutes=15)  # a dead sender's deliveries are taken over after this
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +87,17 @@ def queue_due_digests(
             max_items=settings.max_items,
             replies_to=_earlier_digests(store, stories, channel),
         )
-        store.save_digest(
-            render(digest, images=settings.images),
-            channel=channel,
-            topics=[topic.name for topic, _ in due],
-            queued=[q.id for _, waiting in due for q in waiting],
-            now=now,
-        )
+        try:
+            store.save_digest(
+                render(digest, images=settings.images),
+                channel=channel,
+                topics=[topic.name for topic, _ in due],
+                queued=[q.id for _, waiting in due for q in waiting],
+                now=now,
+            )
+        except DigestTaken:  # another replica's digest took these stories a moment ago
+            log.info("digest built elsewhere channel=%s", channel)
+            continue
         log.info(
             "digest queued channel=%s key=%s topics=%s stories=%d",
             channel,
@@ -143,17 +148,24 @@ async def drain(
     now: datetime,
     ignore_backoff: bool = False,
     rng: random.Random | None = None,
+    owner: str = "local",
+    lease: timedelta = SEND_LEASE,
 ) -> DrainReport:
-    """Send every due delivery once; each channel's failure stays with that delivery."""
+    """Send every due delivery once; each channel's failure stays with that delivery.
+
+    Deliveries are claimed first (`owner`, `lease`), so replicas sharing the store
+    never send the same row at once; stopped channels' deliveries wait, pending.
+    """
     rng = rng or random.Random()
     sent = retrying = failed = 0
-    stopped = set(store.stopped())
-    due = store.due_deliveries(None if ignore_backoff else now)
+    due = store.claim_deliveries(owner, now, lease, ignore_backoff=ignore_backoff)
     if any(d.attempts == 0 for d in due):
         store.make_durable()  # a digest reaches the disk before anyone can receive it
+    stopped: set[str] = set()
     for delivery in due:
-        if delivery.channel in stopped:
-            continue  # waits, pending, until an operator resumes the channel
+        if delivery.channel in stopped:  # stopped during this drain: released, still pending
+            store.release_delivery(delivery.id)
+            continue
         channel = channels.get(delivery.channel)
         if channel is None:
             store.mark_failed(delivery.id, f"no channel named {delivery.channel!r} is configured")

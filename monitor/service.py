@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -39,8 +42,9 @@ from monitor.outbox import DrainReport, drain, queue_due_digests
 from monitor.pipeline import Pipeline, PollReport, WatchedTopic
 from monitor.publish import write_atom_feeds
 from monitor.query import TopicIndex, compile_query
-from monitor.schedule import Rules, is_due
+from monitor.schedule import Rules
 from monitor.store import Store
+from monitor.store.lock import InstanceLock
 from monitor.stories import StoryBook
 from monitor.web import Liveness, build_app
 from monitor.web import start as start_listener
@@ -92,6 +96,11 @@ class Runtime:
         self.settings = settings
         self.clock = clock
         self.store = Store(settings.store.url)
+        # names this process in the claims it takes on feeds and deliveries
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lock = (
+            None if self.store.shared or self.store.path is None else InstanceLock(self.store.path)
+        )
         self.http = HttpClient(settings.fetch)
         self.parser = ParsePool(  # its processes start on the first feed to parse
             workers=settings.fetch.parse_workers,
@@ -129,7 +138,13 @@ class Runtime:
         return build_channel(config, secret=secret, urls=urls, poster=self.http, clock=self.clock)
 
     async def __aenter__(self) -> Runtime:
+        self.store.check_connection()
+        if self.lock is not None:
+            self.lock.acquire()  # a second process on one SQLite file is refused here
         self.store.migrate()
+        if self.lock is not None:  # alone on this file: claims left by a dead process go
+            self.store.release_claims()
+        self.store.sync_feeds([feed.url for feed in self.settings.feeds])
         self.stories = StoryBook.from_records(self.settings.stories, self.store.story_records())
         self.pipeline = replace(self.pipeline, stories=self.stories)
         self.publish_atom()
@@ -160,20 +175,33 @@ class Runtime:
         self.parser.close()
         self.extractor.close()
         self.store.close()
+        if self.lock is not None:
+            self.lock.release()
 
     async def poll(self, *, only_due: bool, progress: Progress | None = None) -> list[PollReport]:
-        """Poll every feed (or the due ones) concurrently; `progress(done, total)` after each.
+        """Poll the due feeds (or all) concurrently; `progress(done, total)` after each.
 
-        The HTTP client caps concurrent requests (fetch.max_connections, fetch.max_per_host)
-        and the parse pool the documents parsed at once; a feed's poll never fails another's.
+        Feeds are claimed before they are polled, so replicas sharing a PostgreSQL
+        store split them: `store.claim_batch` at a time, more as those finish. On
+        SQLite every due feed is claimed at once. The HTTP client caps concurrent
+        requests (fetch.max_connections, fetch.max_per_host) and the parse pool the
+        documents parsed at once; a feed's poll never fails another's.
         """
         now = self.clock()
-        feeds = self.settings.feeds
-        if only_due:
-            next_checks = {s.url: s.next_check for s in self.store.feed_states()}
-            feeds = [f for f in feeds if is_due(next_checks.get(f.url), now)]
+        by_url = {feed.url: feed for feed in self.settings.feeds}
+        batch = self.settings.store.claim_batch if self.store.shared else None
         rules = Rules.from_settings(self.settings.service)
         done = 0
+
+        def claim(limit: int | None) -> list[str]:
+            return self.store.claim_feeds(
+                self.owner,
+                list(by_url),
+                self.clock(),
+                self.settings.store.lease,
+                limit=limit,
+                only_due=only_due,
+            )
 
         async def poll_one(feed: FeedConfig) -> PollReport:
             nonlocal done
@@ -185,9 +213,24 @@ class Runtime:
             finally:
                 done += 1
                 if progress is not None:
-                    progress(done, len(feeds))
+                    progress(done, max(done, total))
 
-        return list(await asyncio.gather(*(poll_one(f) for f in feeds)))
+        reports: list[PollReport] = []
+        running: set[asyncio.Task[PollReport]] = set()
+        total, more = 0, True
+        while True:
+            room = None if batch is None else batch - len(running)
+            if more and (room is None or room > 0):
+                claimed = claim(room)
+                more = bool(claimed) and batch is not None
+                total += len(claimed)
+                running |= {asyncio.create_task(poll_one(by_url[url])) for url in claimed}
+            if not running:
+                break
+            finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            reports += [task.result() for task in finished]
+        order = {url: i for i, url in enumerate(by_url)}
+        return sorted(reports, key=lambda report: order[report.url])
 
     async def deliver(self, *, ignore_backoff: bool) -> tuple[list[str], DrainReport]:
         now = self.clock()
@@ -200,7 +243,14 @@ class Runtime:
             timezone=self.settings.service.timezone,
         )
         keys += queue_coverage_alerts(self.store, self.settings, self.pipeline.routes, now)
-        report = await drain(self.store, self.channels, now=now, ignore_backoff=ignore_backoff)
+        report = await drain(
+            self.store,
+            self.channels,
+            now=now,
+            ignore_backoff=ignore_backoff,
+            owner=self.owner,
+            lease=self.settings.store.lease,
+        )
         return keys, report
 
     async def cycle(

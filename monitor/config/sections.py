@@ -34,7 +34,22 @@ class _Section(BaseModel):
 
 
 class StoreSettings(_Section):
-    url: str = Field("sqlite:///data/monitor.db", description="SQLAlchemy URL of the state store")
+    url: str = Field(
+        "sqlite:///data/monitor.db",
+        description="state store: sqlite:///FILE (one process) or postgresql://USER@HOST/DB "
+        "(several replicas share the work)",
+    )
+    lease: Duration = Field(
+        timedelta(minutes=15),
+        description="how long a claimed feed stays with the process polling it; if that "
+        "process dies, another takes the feed over after this",
+    )
+    claim_batch: int = Field(
+        50,
+        gt=0,
+        description="feeds a replica claims at a time from a PostgreSQL store; more are "
+        "claimed as these finish (SQLite: all due feeds at once)",
+    )
 
 
 class FetchSettings(_Section):

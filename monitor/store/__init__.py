@@ -1,9 +1,16 @@
 """Persistence: feed state, entries seen, matches, stories, digests and their deliveries.
 
 SQLAlchemy Core over SQLite by default (WAL, synchronous=NORMAL, a checkpoint
-before a digest is first sent). Schema changes are the ordered, named migrations
-of `schema.py`; `Store.migrate()` applies the missing ones. Every method is one
-short transaction and returns plain models (`rows.py`), never rows.
+before a digest is first sent), or PostgreSQL (psycopg 3) where several replicas
+share the work. Schema changes are the ordered, named migrations of `schema.py`;
+`Store.migrate()` applies the missing ones. Every method is one short transaction
+and returns plain models (`rows.py`), never rows.
+
+Replicas never talk to each other, only to the database: a feed or a delivery is
+*claimed* (`claim_feeds`, `claim_deliveries`: `FOR UPDATE SKIP LOCKED` and a lease)
+before it is worked on, and the claim is released when its outcome is saved; a
+process that dies frees its claims when their lease runs out. A digest takes its
+queued stories only if no other process took them first (`save_digest`).
 """
 
 import json
@@ -12,9 +19,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, func, insert, select, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    and_,
+    create_engine,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 
+from monitor.errors import MonitorError, redact_url
 from monitor.models import (
     Delivery,
     DeliveryStatus,
@@ -45,7 +66,41 @@ from monitor.store.schema import (
     story_records,
 )
 
-__all__ = ["MIGRATIONS", "OutboxCounts", "Queued", "SeenEntry", "Store", "schema_migrations"]
+__all__ = [
+    "MIGRATIONS",
+    "DigestTaken",
+    "OutboxCounts",
+    "Queued",
+    "SeenEntry",
+    "Store",
+    "StoreError",
+    "schema_migrations",
+]
+
+# Held (per transaction) while migrating, so replicas starting together migrate once.
+_MIGRATION_LOCK = 0x6E6D_0001
+
+
+class StoreError(MonitorError):
+    """The store cannot be opened or used as asked."""
+
+
+class DigestTaken(Exception):
+    """Another process put some of these queued stories into its digest first."""
+
+
+def engine_url(url: str) -> URL:
+    """The SQLAlchemy URL to connect with; plain postgresql:// means psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(
+            f"store.url {redact_url(url)!r} is not a database URL",
+            hint="use e.g. sqlite:///data/monitor.db or postgresql://user@host/dbname",
+        ) from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -68,13 +123,23 @@ class Store:
     """The pipeline's state. Open with a SQLAlchemy URL; call migrate() once at start."""
 
     def __init__(self, url: str) -> None:
-        parsed = make_url(url)
+        parsed = engine_url(url)
+        self.path: Path | None = None  # the SQLite file, if that is the backend
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            self.path = Path(parsed.database)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self.url = url
-        self.engine: Engine = create_engine(url)
+        try:
+            self.engine: Engine = create_engine(parsed, pool_pre_ping=True)
+        except ImportError as exc:  # e.g. a driver that is not installed
+            raise StoreError(f"store.url {redact_url(url)!r}: {exc}") from None
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may use this store at once (PostgreSQL)."""
+        return self.engine.dialect.name == "postgresql"
 
     def close(self) -> None:
         self.engine.dispose()
@@ -87,10 +152,25 @@ class Store:
 
     # -- schema ---------------------------------------------------------------
 
+    def check_connection(self) -> None:
+        """Raise a StoreError that says what to do when the database cannot be reached."""
+        try:
+            with self.engine.connect():
+                pass
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise StoreError(
+                f"cannot open the store {redact_url(self.url)}: {reason}",
+                hint="check store.url, and that the database server is running",
+            ) from None
+
     def migrate(self) -> list[str]:
         """Apply the migrations not yet applied, in order; return their names."""
         applied: list[str] = []
+        self.check_connection()
         with self.engine.begin() as conn:
+            if self.shared:  # replicas starting together: one migrates, the others wait
+                conn.execute(select(func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
             schema_migrations.create(conn, checkfirst=True)
             done = set(conn.scalars(select(schema_migrations.c.name)))
             for name, step in MIGRATIONS:
@@ -122,6 +202,68 @@ class Store:
             rows = conn.execute(select(feeds).order_by(feeds.c.url)).mappings().all()
         return [_feed_state(row) for row in rows]
 
+    def release_claims(self) -> None:
+        """Drop every claim: for a process that knows no other can hold one (SQLite's lock)."""
+        with self.engine.begin() as conn:
+            for table in (feeds, deliveries):
+                conn.execute(
+                    update(table)
+                    .where(table.c.claimed_by.is_not(None))
+                    .values(claimed_by=None, claim_until=None)
+                )
+
+    def sync_feeds(self, urls: Sequence[str]) -> None:
+        """Give every configured feed a row, so it can be claimed before its first poll."""
+        if not urls:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert_ignoring_duplicates(feeds),
+                [{"url": url, "consecutive_failures": 0} for url in urls],
+            )
+
+    def claim_feeds(
+        self,
+        owner: str,
+        urls: Sequence[str],
+        now: datetime,
+        lease: timedelta,
+        *,
+        limit: int | None = None,
+        only_due: bool = True,
+    ) -> list[str]:
+        """Claim up to `limit` of `urls` that are due and not claimed; return them, most late first.
+
+        A claim lasts until the feed's state is saved, or until `now + lease` if the
+        process dies first. Rows another process is claiming right now are skipped,
+        not waited for, so replicas never poll the same feed in the same interval.
+        """
+        if not urls:
+            return []
+        wanted = [
+            feeds.c.url.in_(urls),
+            or_(feeds.c.claim_until.is_(None), feeds.c.claim_until <= now),
+        ]
+        if only_due:
+            wanted.append(or_(feeds.c.next_check.is_(None), feeds.c.next_check <= now))
+        chosen = (
+            select(feeds.c.url)
+            .where(and_(*wanted))
+            .order_by(feeds.c.next_check.is_not(None), feeds.c.next_check, feeds.c.url)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(feeds)
+            .where(feeds.c.url.in_(chosen.scalar_subquery()))
+            .values(claimed_by=owner, claim_until=now + lease)
+            .returning(feeds.c.url, feeds.c.next_check)
+        )
+        with self.engine.begin() as conn:
+            rows = conn.execute(claim).all()
+        never = datetime.min.replace(tzinfo=UTC)  # never polled: first
+        return [url for url, _ in sorted(rows, key=lambda row: (row[1] or never, row[0]))]
+
     def save_feed_state(
         self, state: FeedState, *, title: str | None = None, hint: timedelta | None = None
     ) -> None:
@@ -141,6 +283,8 @@ class Store:
             "last_error_class": state.last_error_class,
             "consecutive_failures": state.consecutive_failures,
             "next_check": state.next_check,
+            "claimed_by": None,  # the poll is over: its claim ends with its outcome
+            "claim_until": None,
         }
         if title is not None:
             values["title"] = title
@@ -391,7 +535,9 @@ class Store:
     ) -> None:
         """Store a rendered digest, attach its queued stories and queue its delivery.
 
-        All in one transaction: the digest is either queued whole or not at all.
+        All in one transaction: the digest is either queued whole or not at all. Raises
+        DigestTaken (and stores nothing) when another process's digest took any of the
+        `queued` stories first.
         """
         with self.engine.begin() as conn:
             conn.execute(
@@ -408,9 +554,13 @@ class Store:
                     created=rendered.created,
                 )
             )
-            conn.execute(
-                update(queue).where(queue.c.id.in_(queued)).values(digest_key=rendered.key)
-            )
+            taken = conn.execute(
+                update(queue)
+                .where(queue.c.id.in_(queued), queue.c.digest_key.is_(None))
+                .values(digest_key=rendered.key)
+            ).rowcount
+            if taken != len(queued):  # raising rolls the whole digest back
+                raise DigestTaken(rendered.key)
             conn.execute(
                 insert(deliveries).values(
                     digest_key=rendered.key,
@@ -436,14 +586,36 @@ class Store:
             replies_to=tuple(json.loads(row["replies_to"] or "[]")),
         )
 
-    def due_deliveries(self, now: datetime | None) -> list[Delivery]:
-        """Pending deliveries whose next attempt has come (all pending when `now` is None)."""
-        query = select(deliveries).where(deliveries.c.status == DeliveryStatus.PENDING.value)
-        if now is not None:
-            query = query.where(deliveries.c.next_attempt <= now)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query.order_by(deliveries.c.id)).mappings().all()
-        return [_delivery(row) for row in rows]
+    def claim_deliveries(
+        self, owner: str, now: datetime, lease: timedelta, *, ignore_backoff: bool = False
+    ) -> list[Delivery]:
+        """Claim the pending deliveries that are due, on channels not stopped, oldest first.
+
+        Like `claim_feeds`: rows another process holds are skipped; the claim ends
+        when the outcome is marked, or at `now + lease` if this process dies first.
+        """
+        wanted = [
+            deliveries.c.status == DeliveryStatus.PENDING.value,
+            or_(deliveries.c.claim_until.is_(None), deliveries.c.claim_until <= now),
+            deliveries.c.channel.not_in(select(stopped_channels.c.channel)),
+        ]
+        if not ignore_backoff:
+            wanted.append(deliveries.c.next_attempt <= now)
+        chosen = (
+            select(deliveries.c.id)
+            .where(and_(*wanted))
+            .order_by(deliveries.c.id)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(deliveries)
+            .where(deliveries.c.id.in_(chosen.scalar_subquery()))
+            .values(claimed_by=owner, claim_until=now + lease)
+            .returning(*deliveries.c)
+        )
+        with self.engine.begin() as conn:
+            rows = conn.execute(claim).mappings().all()
+        return sorted((_delivery(row) for row in rows), key=lambda d: d.id)
 
     def deliveries(self, status: DeliveryStatus | None = None) -> list[Delivery]:
         query = select(deliveries).order_by(deliveries.c.id)
@@ -452,6 +624,10 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         return [_delivery(row) for row in rows]
+
+    def release_delivery(self, delivery_id: int) -> None:
+        """Give up a claimed delivery untried: it stays pending for the next drain."""
+        self._update_delivery(delivery_id)
 
     def mark_sent(self, delivery_id: int, now: datetime) -> None:
         self._update_delivery(
@@ -520,5 +696,6 @@ class Store:
         )
 
     def _update_delivery(self, delivery_id: int, **values: Any) -> None:
+        values.update(claimed_by=None, claim_until=None)  # an outcome ends the claim
         with self.engine.begin() as conn:
             conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))

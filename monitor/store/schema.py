@@ -68,6 +68,10 @@ feeds = Table(
     # What the last feed document asked for (RSS <ttl>, publishing rate), in seconds;
     # a 304 carries no document, so it is remembered here (see monitor/schedule.py).
     Column("hint_seconds", Float),
+    # Which process is polling the feed now, and until when its claim holds (0009):
+    # replicas sharing one PostgreSQL split the due feeds this way (see Store.claim_feeds).
+    Column("claimed_by", String(200)),
+    Column("claim_until", UTCDateTime),
 )
 
 entries = Table(
@@ -141,6 +145,8 @@ deliveries = Table(
     Column("last_error", Text),
     Column("sent_at", UTCDateTime),
     Column("created", UTCDateTime, nullable=False),
+    Column("claimed_by", String(200)),  # added by 0009: the process sending it now
+    Column("claim_until", UTCDateTime),  # added by 0009: until when that claim holds
     UniqueConstraint("digest_key", "channel", name="uq_deliveries_digest_channel"),
 )
 
@@ -184,6 +190,11 @@ def _stories(conn: Connection) -> None:
     story_records.create(conn, checkfirst=True)
     _add_missing_columns(conn, matches, "story_id", "story_kind", "story_reason", "new_sentences")
     _add_missing_columns(conn, digests, "replies_to")
+
+
+def _claims(conn: Connection) -> None:
+    _add_missing_columns(conn, feeds, "claimed_by", "claim_until")
+    _add_missing_columns(conn, deliveries, "claimed_by", "claim_until")
 
 
 def _add_missing_columns(conn: Connection, table: Table, *names: str) -> None:
@@ -234,4 +245,5 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
         "0007_match_explanations",
         lambda conn: _add_missing_columns(conn, matches, "snippet", "hits"),
     ),
+    ("0009_claims", _claims),
 ]
