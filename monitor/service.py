@@ -194,9 +194,10 @@ class Runtime:
         done = 0
 
         def claim(limit: int | None) -> list[str]:
+            # once polled in this cycle, a feed is not claimed again (`once` ignores due times)
             return self.store.claim_feeds(
                 self.owner,
-                list(by_url),
+                [url for url in by_url if url not in polled],
                 self.clock(),
                 self.settings.store.lease,
                 limit=limit,
@@ -216,6 +217,7 @@ class Runtime:
                     progress(done, max(done, total))
 
         reports: list[PollReport] = []
+        polled: set[str] = set()
         running: set[asyncio.Task[PollReport]] = set()
         total, more = 0, True
         while True:
@@ -224,6 +226,7 @@ class Runtime:
                 claimed = claim(room)
                 more = bool(claimed) and batch is not None
                 total += len(claimed)
+                polled.update(claimed)
                 running |= {asyncio.create_task(poll_one(by_url[url])) for url in claimed}
             if not running:
                 break

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -47,3 +50,55 @@ def smtp_server(_smtp_server: SMTPRecorder) -> Iterator[SMTPRecorder]:
 def closed_port() -> int:
     """A loopback port with nothing listening (a server that is down)."""
     return free_port()
+
+
+# The PostgreSQL server the backend tests use: the one on loopback on development
+# machines (trust auth), or the one `.ci/run` starts (it sets this variable).
+POSTGRES = os.environ.get(
+    "NEWS_MONITOR_TEST_POSTGRES", "postgresql+psycopg://root@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The test PostgreSQL URL, or a skip that says why there is none."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(POSTGRES, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any reason at all: the tests say it and skip
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        pytest.skip(
+            f"no PostgreSQL server at {POSTGRES} ({reason}); start one, or set "
+            "NEWS_MONITOR_TEST_POSTGRES (.ci/run installs and starts Debian's postgresql)"
+        )
+    finally:
+        engine.dispose()
+    return POSTGRES
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A store URL on the test server, in a schema of its own, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    schema = f"nm_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_server)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in postgres_server else "?"
+    yield f"{postgres_server}{separator}options={quote(f'-csearch_path={schema}')}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test that takes this runs on both backends: a SQLite file and PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'monitor.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

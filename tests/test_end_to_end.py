@@ -70,6 +70,7 @@ def write_config(
     smtp_port: int | None = None,
     hook_url: str | None = None,
     extra: str = "",
+    store_url: str | None = None,
 ) -> Path:
     channels, names = [], []
     if smtp_port is not None:
@@ -99,7 +100,7 @@ timeout = "5s"
     path.write_text(
         f"""
 [store]
-url = "sqlite:///{tmp_path}/monitor.db"
+url = "{store_url or f"sqlite:///{tmp_path}/monitor.db"}"
 
 [fetch]
 allow_private = ["127.0.0.1"]
@@ -146,12 +147,17 @@ def test_seed_story_reaches_email_and_webhook_once(
     http_server: LoopbackHTTPServer,
     smtp_server: SMTPRecorder,
     monkeypatch: pytest.MonkeyPatch,
+    store_url: str,
 ) -> None:
     """The Kremlin story is mailed with its clean text and a signed webhook, and only once."""
     monkeypatch.setenv("MONITOR_SECRETS__HOOK__SECRET", HOOK_SECRET)
     feed_url = serve_seed(http_server)
     config = write_config(
-        tmp_path, feeds=[feed_url], smtp_port=smtp_server.port, hook_url=http_server.url("/hook")
+        tmp_path,
+        feeds=[feed_url],
+        smtp_port=smtp_server.port,
+        hook_url=http_server.url("/hook"),
+        store_url=store_url,
     )
 
     report = run_once(config)
@@ -194,11 +200,11 @@ def test_seed_story_reaches_email_and_webhook_once(
     ],
 )
 def test_entry_seen_again_is_not_reported_again(
-    tmp_path: Path, http_server: LoopbackHTTPServer, change: dict[str, object]
+    tmp_path: Path, http_server: LoopbackHTTPServer, change: dict[str, object], store_url: str
 ) -> None:
     """Reordered items or new utm_* parameters on a link do not make an entry new again."""
     feed_url = serve_seed(http_server)
-    config = write_config(tmp_path, feeds=[feed_url])
+    config = write_config(tmp_path, feeds=[feed_url], store_url=store_url)
     assert run_once(config).digests != []
 
     serve_seed(http_server, **change)
@@ -264,11 +270,15 @@ def test_broken_feeds_are_logged_and_do_not_stop_the_others(
 
 
 def test_mail_server_down_keeps_digest_pending_until_it_is_back(
-    tmp_path: Path, http_server: LoopbackHTTPServer, smtp_server: SMTPRecorder, closed_port: int
+    tmp_path: Path,
+    http_server: LoopbackHTTPServer,
+    smtp_server: SMTPRecorder,
+    closed_port: int,
+    store_url: str,
 ) -> None:
     """With SMTP down the digest stays pending; the next run delivers it exactly once."""
     feed_url = serve_seed(http_server)
-    down = write_config(tmp_path, feeds=[feed_url], smtp_port=closed_port)
+    down = write_config(tmp_path, feeds=[feed_url], smtp_port=closed_port, store_url=store_url)
 
     first = run_once(down)
 
@@ -278,7 +288,7 @@ def test_mail_server_down_keeps_digest_pending_until_it_is_back(
     store.close()
     assert [(d.channel, d.status, d.attempts) for d in pending] == [("inbox", "pending", 1)]
 
-    up = write_config(tmp_path, feeds=[feed_url], smtp_port=smtp_server.port)
+    up = write_config(tmp_path, feeds=[feed_url], smtp_port=smtp_server.port, store_url=store_url)
     second = run_once(up)
     third = run_once(up)
 

@@ -74,8 +74,8 @@ def refused_server() -> Iterator[LoopbackHTTPServer]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store(f"sqlite:///{tmp_path / 'monitor.db'}")
+def store(store_url: str) -> Iterator[Store]:
+    store = Store(store_url)
     store.migrate()
     yield store
     store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,10 +26,11 @@ NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    store = Store(f"sqlite:///{tmp_path}/monitor.db")
+def store(store_url: str) -> Iterator[Store]:
+    store = Store(store_url)
     store.migrate()
-    return store
+    yield store
+    store.close()
 
 
 def queue(
@@ -155,8 +157,10 @@ def test_backoff_grows_and_is_capped() -> None:
     assert delays[3] <= timedelta(hours=6) * 1.2
 
 
-def test_sqlite_is_in_wal_mode_with_normal_sync(store: Store, tmp_path: Path) -> None:
+def test_sqlite_is_in_wal_mode_with_normal_sync(tmp_path: Path) -> None:
     """SQLite runs in WAL mode, synchronous=NORMAL: crash-safe commits, synced before sending."""
+    store = Store(f"sqlite:///{tmp_path}/monitor.db")
+    store.migrate()
     with store.engine.connect() as conn:
         synchronous = conn.exec_driver_sql("PRAGMA synchronous").scalar()
     with sqlite3.connect(tmp_path / "monitor.db") as raw:
