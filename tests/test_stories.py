@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import StoriesSettings
-from monitor.stories import StoryArticle, StoryBook, split_sentences
+from monitor.stories import Decision, StoryArticle, StoryBook, split_sentences
 
 DATA = Path(__file__).parent / "data" / "clusters" / "stories-newswcl50.jsonl"
 T0 = datetime(2018, 4, 17, 8, 0, tzinfo=UTC)
@@ -214,7 +214,62 @@ def test_headline_variants_fold_into_their_story() -> None:
     assert len(gox) == 1
     assert decisions[3].story_id not in gox and decisions[5].story_id not in gox
     assert decisions[3].story_id != decisions[5].story_id
-    assert "headline terms in the story" in decisions[4].reason
+    reason = decisions[4].reason  # joined by a headline rule: owned terms or shared weight
+    assert "holds most articles on" in reason or "headline terms in the story" in reason
+
+
+OWNED = (
+    "Bitcoin exchange Mt. Gox files for US bankruptcy protection",
+    "Hackers claim Mt. Gox boss still holds stolen bitcoins",
+    "Mt. Gox seeks US court shield as bitcoin losses mount",
+    "McDonald's February sales fall as snow keeps diners home",
+    "Bitcoin holders fear Mt. Gox losses are permanent",
+    "Mt. Gox bitcoin customers file class action in Chicago",
+    "Bitcoin traders count Mt. Gox losses",
+    "Japan says bitcoin is not a currency but can be taxed",
+    "EBay rejects Icahn board nominees",
+)
+
+
+def headlines(book: StoryBook, lines: tuple[str, ...]) -> list[Decision]:
+    """Add headline-only items a minute apart."""
+    out = []
+    for i, headline in enumerate(lines):
+        when = T0 + timedelta(minutes=i)
+        item = StoryArticle(f"h{i}", f"https://o{i}.example/{i}", f"o{i}", headline, "", when)
+        out.append(book.add(item, now=when))
+    return out
+
+
+def test_headline_joins_the_story_that_owns_its_term() -> None:
+    """A headline sharing only 'bitcoin' joins the story holding every bitcoin article."""
+    decisions = headlines(StoryBook(StoriesSettings()), OWNED)
+    stories = [d.story_id for d in decisions]
+    assert stories[7] == stories[0]
+    assert stories[3] != stories[0] and stories[8] != stories[0]
+    assert "holds most articles on bitcoin" in decisions[7].reason
+
+
+def test_a_term_spread_over_stories_is_owned_by_none() -> None:
+    """Ownership needs most of the term's articles: 'stocks' in two stories takes nothing."""
+    wall = "Wall Street stocks edge lower after record close"
+    tokyo = "Tokyo stocks slump as yen climbs against dollar"
+    lines = (wall, tokyo) * 4 + ("Stocks rally in quiet trade",)
+    stories = [d.story_id for d in headlines(StoryBook(StoriesSettings()), lines)]
+    assert len(set(stories[0:8:2])) == len(set(stories[1:8:2])) == 1
+    assert stories[0] != stories[1]
+    assert stories[8] not in stories[:8]
+
+
+def test_a_word_in_a_small_story_is_not_owned() -> None:
+    """Two articles carrying a word do not own it: the smoothing asks for more."""
+    lines = (
+        "Wall Street stocks edge lower after record close",
+        "Stocks edge lower after record close on Wall Street",
+        "Tokyo stocks slump as yen climbs against dollar",
+    )
+    stories = [d.story_id for d in headlines(StoryBook(StoriesSettings()), lines)]
+    assert stories[0] == stories[1] != stories[2]
 
 
 def test_band_index_forgets_removed_keys() -> None:

@@ -8,8 +8,11 @@ Identity in layers, after the entry id and canonical URL checked upstream:
 3. otherwise the article joins the best story among those sharing its most significant
    terms (an inverted index, never a scan) when the TF-IDF cosine to the story's centroid
    reaches `join_similarity` and they share `min_event_terms` significant terms besides
-   the names of actors; a headline-only item (few terms) may also join the story holding
-   `headline_cover` of its TF-IDF weight, names included (a headline is mostly names);
+   the names of actors; a headline-only item (few terms) may also join the story that
+   *owns* one of its terms (most recent articles carrying the term are in that story, and
+   it is central to the story: `headline_owner_share`, `headline_owner_central`), or the
+   story holding `headline_cover` of its TF-IDF weight, names included (a headline is
+   mostly names);
 4. otherwise it starts a story.
 
 Time only ever comes in as `now` and the articles' `published`. Stories with no article
@@ -83,6 +86,7 @@ class StoryBook:
         self._bands = fingerprint.BandIndex()
         self._postings: dict[str, set[str]] = {}
         self._df: Counter[str] = Counter()
+        self._spread: dict[str, int] = {}  # term -> members carrying it, summed over stories
         self._documents = 0
         self._swept: datetime | None = None
 
@@ -189,6 +193,7 @@ class StoryBook:
         for story_id in gone:
             story = self._stories.pop(story_id)
             self._unindex(story)
+            self._spread_add(story.tally, -1)
             for key in story.members:
                 del self._members[key]
                 self._bands.remove(key)
@@ -232,6 +237,7 @@ class StoryBook:
                 story = story_from(record)
                 book._stories[story.id] = story
                 book._index(story)
+                book._spread_add(story.tally, 1)
                 for item in record["members"]:
                     member = member_from(item, story.id)
                     book._members[member.key] = member
@@ -278,8 +284,10 @@ class StoryBook:
             if len(posting) <= MAX_POSTING:
                 hits.update(posting)
         short = len(vector) < SHORT_TERMS
-        if short:  # a headline: its shared terms, names included, may be enough
-            found, why = self._best_for_headline(article, vector, hits)
+        if short:  # a headline: one term the story owns, or its shared terms, may be enough
+            found, why = self._owner_for_headline(article, vector, hits)
+            if found is None:
+                found, why = self._best_for_headline(article, vector, hits)
             if found is not None:
                 return found, why
         best: tuple[float, str, Story, str] | None = None
@@ -339,6 +347,45 @@ class StoryBook:
         why = f"same story as {best[1]}: headline terms in the story {best[0]:.0%}, shared terms "
         return best[2], why + ", ".join(shared[:5])
 
+    def _owner_for_headline(
+        self, article: StoryArticle, vector: dict[str, float], hits: Counter[str]
+    ) -> tuple[Story | None, str]:
+        """The story that owns terms of a headline: it holds most articles carrying them.
+
+        A headline shares a term or two with its story ("Japan says Bitcoin not currency"
+        with the Mt. Gox story), too few for a cosine; but when nearly every recent article
+        carrying "bitcoin" is in one story, and the term is central to it, the headline
+        belongs there. Ownership is smoothed (`headline_owner_smoothing` phantom articles
+        carrying the term elsewhere), so that a passing word shared by two or three
+        articles do not own a term, and halved every similarity_half_life.
+        """
+        settings = self.settings
+        best: tuple[float, str, Story, list[str]] | None = None
+        ranked = heapq.nsmallest(MAX_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
+        for story_id, _ in ranked:
+            story = self._stories[story_id]
+            gap = max(article.published - story.last, story.first - article.published)
+            if gap > settings.window:
+                continue
+            decay = 0.5 ** (max(gap, timedelta(0)) / settings.similarity_half_life)
+            central = settings.headline_owner_central * len(story.members)
+            smoothing = settings.headline_owner_smoothing
+            owned, score = [], 0.0
+            for term, weight in vector.items():
+                carried = story.tally.get(term, 0)
+                if carried < central or not carried:
+                    continue
+                share = carried / (self._spread[term] + smoothing) * decay
+                if share >= settings.headline_owner_share:
+                    owned.append(term)
+                    score += weight * share
+            if owned and (best is None or (score, story_id) > best[:2]):
+                best = (score, story_id, story, owned)
+        if best is None:
+            return None, ""
+        owned = sorted(best[3], key=lambda t: (-vector[t], t))
+        return best[2], f"same story as {best[1]}: it holds most articles on " + ", ".join(owned)
+
     # -- state changes --------------------------------------------------------------
 
     def _new_story(
@@ -362,6 +409,7 @@ class StoryBook:
             delivered={},
         )
         story.set_centroid(dict(vector))
+        self._tally(story, vector)
         self._stories[story_id] = story
         self._index(story)
         return story
@@ -373,6 +421,7 @@ class StoryBook:
         for term, weight in vector.items():
             centroid[term] = centroid.get(term, 0.0) + weight
         story.set_centroid(_truncate(centroid, VECTOR_TERMS))
+        self._tally(story, vector)
         story.names.update(found)
         story.first = min(story.first, article.published)
         self._unindex(story)
@@ -395,6 +444,25 @@ class StoryBook:
         self._bands.add(article.key, sig)
         story.members.append(article.key)
         story.last = max(story.last, article.published)
+
+    def _tally(self, story: Story, vector: dict[str, float]) -> None:
+        """Count the new member's terms; keep counts only for the centroid's terms."""
+        tally, centroid, spread = story.tally, story.centroid, self._spread
+        for term in [t for t in tally if t not in centroid]:
+            self._spread_add({term: tally.pop(term)}, -1)
+        for term in vector:
+            if term in centroid:
+                tally[term] = tally.get(term, 0) + 1
+                spread[term] = spread.get(term, 0) + 1
+
+    def _spread_add(self, tally: dict[str, int], sign: int) -> None:
+        spread = self._spread
+        for term, count in tally.items():
+            total = spread.get(term, 0) + sign * count
+            if total > 0:
+                spread[term] = total
+            else:
+                spread.pop(term, None)
 
     def _index(self, story: Story) -> None:
         story.index_terms = story.top_terms(INDEX_TERMS)
