@@ -89,6 +89,10 @@ class StoryBook:
         self._spread: dict[str, int] = {}  # term -> members carrying it, summed over stories
         self._documents = 0
         self._swept: datetime | None = None
+        # what changed since the last changed_records(): for replicas sharing one store
+        self._changed: set[str] = set()
+        self._removed: set[str] = set()
+        self._book_changed = False
 
     # -- the public surface -------------------------------------------------------
 
@@ -153,6 +157,7 @@ class StoryBook:
             return
         told = story.delivered.setdefault(topic, Told())
         told.tell(analyse("\n".join(sentences)))
+        self._changed.add(story_id)
 
     def story(self, story_id: str) -> StoryInfo | None:
         """What a digest shows of a story, or None once it has expired."""
@@ -189,14 +194,11 @@ class StoryBook:
         if self._swept is not None and now - self._swept < window / 48:
             return []
         self._swept = now
+        self._book_changed = True
         gone = [s.id for s in self._stories.values() if s.last < now - window]
         for story_id in gone:
-            story = self._stories.pop(story_id)
-            self._unindex(story)
-            self._spread_add(story.tally, -1)
-            for key in story.members:
-                del self._members[key]
-                self._bands.remove(key)
+            self._drop(story_id)
+            self._removed.add(story_id)
         return gone
 
     # -- persistence ------------------------------------------------------------------
@@ -208,16 +210,8 @@ class StoryBook:
         "last" (ISO time of its latest article), after which plus the window it may be
         deleted from the store.
         """
-        df = sorted(self._df.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_PERSISTED_DF]
-        book: dict[str, Any] = {
-            "id": "book",
-            "type": "book",
-            "version": RECORD_VERSION,
-            "documents": self._documents,
-            "df": dict(df),
-            "swept": self._swept.isoformat() if self._swept else None,
-        }
-        return [book, *(story_record(s, self._members) for s in self._stories.values())]
+        stories = (story_record(s, self._members) for s in self._stories.values())
+        return [self._book_record(), *stories]
 
     @classmethod
     def from_records(
@@ -225,24 +219,106 @@ class StoryBook:
     ) -> StoryBook:
         """A book with the state `to_records` gave (records of other versions are skipped)."""
         book = cls(settings)
+        book.absorb(records, ())
+        return book
+
+    def changed_records(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """What changed since the last call: records to upsert by "id", story ids to delete.
+
+        The records are those of `to_records` for the stories added to, joined, delivered
+        or created since then, and the "book" record when the document frequencies or the
+        sweep time moved; the ids are the stories forgotten since then (expired, or taken
+        from another process by `absorb`). The call starts the tracking afresh.
+        """
+        records = [self._book_record()] if self._book_changed else []
+        records += [
+            story_record(self._stories[story_id], self._members)
+            for story_id in sorted(self._changed)
+            if story_id in self._stories
+        ]
+        removed = sorted(self._removed - self._stories.keys())
+        self._changed, self._removed, self._book_changed = set(), set(), False
+        return records, removed
+
+    def absorb(self, records: Sequence[dict[str, Any]], removed_ids: Sequence[str]) -> None:
+        """Take in what another process wrote: newer story versions, stories it removed.
+
+        A story record replaces this book's version of the story (last writer wins), with
+        its members, copies and index entries; an article that this book had placed in a
+        different story moves to the absorbed one. The "book" record's document
+        frequencies replace this book's own. What is absorbed is not reported by
+        `changed_records`, since the store already holds it.
+        """
+        for story_id in removed_ids:
+            if story_id in self._stories:
+                self._drop(story_id)
+            self._changed.discard(story_id)
+            self._removed.discard(story_id)
         for record in records:
             if record.get("version", RECORD_VERSION) != RECORD_VERSION:
                 continue
             if record.get("type") == "book":
-                book._documents = int(record["documents"])
-                book._df = Counter({str(t): int(c) for t, c in record["df"].items()})
+                self._documents = int(record["documents"])
+                self._df = Counter({str(t): int(c) for t, c in record["df"].items()})
                 swept = record.get("swept")
-                book._swept = datetime.fromisoformat(swept) if swept else None
+                theirs = datetime.fromisoformat(swept) if swept else None
+                if theirs is not None and (self._swept is None or theirs > self._swept):
+                    self._swept = theirs
+                self._book_changed = False
             elif record.get("type") == "story":
-                story = story_from(record)
-                book._stories[story.id] = story
-                book._index(story)
-                book._spread_add(story.tally, 1)
-                for item in record["members"]:
-                    member = member_from(item, story.id)
-                    book._members[member.key] = member
-                    book._bands.add(member.key, member.sig)
-        return book
+                self._insert(record)
+
+    def _book_record(self) -> dict[str, Any]:
+        df = sorted(self._df.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_PERSISTED_DF]
+        return {
+            "id": "book",
+            "type": "book",
+            "version": RECORD_VERSION,
+            "documents": self._documents,
+            "df": dict(df),
+            "swept": self._swept.isoformat() if self._swept else None,
+        }
+
+    def _insert(self, record: dict[str, Any]) -> None:
+        """Put a story record in the book, replacing the story's version here."""
+        story = story_from(record)
+        if story.id in self._stories:
+            self._drop(story.id)
+        self._stories[story.id] = story
+        self._index(story)
+        self._spread_add(story.tally, 1)
+        for item in record["members"]:
+            member = member_from(item, story.id)
+            earlier = self._members.get(member.key)
+            if earlier is not None:  # placed elsewhere here: the absorbed story wins it
+                self._detach(earlier)
+            self._members[member.key] = member
+            self._bands.add(member.key, member.sig)
+        self._changed.discard(story.id)
+        self._removed.discard(story.id)
+
+    def _detach(self, member: Member) -> None:
+        """Take an article out of its story here; a story left empty is forgotten."""
+        story = self._stories.get(member.story_id)
+        self._members.pop(member.key, None)
+        self._bands.remove(member.key)
+        if story is None:
+            return
+        story.members.remove(member.key)
+        self._changed.add(story.id)
+        if not story.members:
+            self._drop(story.id)
+            self._removed.add(story.id)
+
+    def _drop(self, story_id: str) -> None:
+        """Forget one story with its members, copies and index entries."""
+        story = self._stories.pop(story_id)
+        self._unindex(story)
+        self._spread_add(story.tally, -1)
+        for key in story.members:
+            if self._members.get(key) is not None and self._members[key].story_id == story_id:
+                del self._members[key]
+                self._bands.remove(key)
 
     # -- identity -------------------------------------------------------------------
 
@@ -262,6 +338,7 @@ class StoryBook:
             counts[term] += TITLE_WEIGHT
         self._documents += 1
         self._df.update(counts.keys())
+        self._book_changed = True
         if len(self._df) > MAX_DF_TERMS:
             self._df = Counter({t: c // 2 for t, c in self._df.items() if c >= 2})
             self._documents //= 2
@@ -444,6 +521,7 @@ class StoryBook:
         self._bands.add(article.key, sig)
         story.members.append(article.key)
         story.last = max(story.last, article.published)
+        self._changed.add(story.id)
 
     def _tally(self, story: Story, vector: dict[str, float]) -> None:
         """Count the new member's terms; keep counts only for the centroid's terms."""
