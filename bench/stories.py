@@ -8,7 +8,11 @@ dataset at a time (UCI: headlines only, text = title; NewsWCL50: full texts), mi
 with the 56 unrelated article texts of ../shared/corpus/articles/truth.jsonl at random
 times in the same span, each its own story. UCI is also replayed "interleaved": its
 times shuffled within the span, so that stories overlap (the dataset lists each
-story's items together). Scaling runs each size in a fresh process so peak RSS is its own.
+story's items together); one seed is shown in full, and the pairwise F1 over five seeds
+(one cluster holds half the pairs, so a single shuffle swings the figure). NewsWCL50 is
+also replayed as headlines only, to check that what joins headlines does not merge its
+events (they share actors: Trump, Russia, North Korea). Scaling runs each size in a fresh
+process so peak RSS is its own.
 """
 
 from __future__ import annotations
@@ -130,15 +134,41 @@ def wire_copies(items: list[Item]) -> set[str]:
     return copies
 
 
-def run_dataset(name: str, items: list[Item], settings: StoriesSettings) -> None:
-    gold = [g for _, g in items]
+def headlines_only(items: list[Item]) -> list[Item]:
+    """The items as a headline-only feed gives them: the title is all the text."""
+    return [
+        (StoryArticle(a.key, a.url, a.source, a.title, a.title, a.published), gold)
+        for a, gold in items
+    ]
+
+
+def grouping(items: list[Item], settings: StoriesSettings) -> tuple[list[str], list[str]]:
+    """Each item's story, and the decision kinds, replaying the items in order."""
     book = StoryBook(settings)
     decisions = [book.add(article, now=article.published) for article, _ in items]
-    pred = [d.story_id for d in decisions]
+    return [d.story_id for d in decisions], [d.kind for d in decisions]
+
+
+def run_seeds(name: str, seeds: range, settings: StoriesSettings) -> None:
+    scores = []
+    for seed in seeds:
+        items = load("uci-news-aggregator", interleave=True, seed=seed)
+        scores.append(pairwise(grouping(items, settings)[0], [g for _, g in items]))
+    mean = [sum(s[i] for s in scores) / len(scores) for i in range(4)]
+    print(
+        f"\n== {name}, seeds {seeds.start}-{seeds.stop - 1}: pair P {mean[0]:.3f}, "
+        f"R {mean[1]:.3f}, F1 {mean[2]:.3f} (lowest {min(s[2] for s in scores):.3f}), "
+        f"x-event {mean[3]:.3%}"
+    )
+
+
+def run_dataset(name: str, items: list[Item], settings: StoriesSettings) -> None:
+    gold = [g for _, g in items]
+    pred, kind_list = grouping(items, settings)
     titles = {a.key: _normal_title(a.title) or a.key for a, _ in items}
     baseline = [titles[a.key] for a, _ in items]
     copies = wire_copies(items)
-    kinds = {a.key: d.kind for (a, _), d in zip(items, decisions, strict=True)}
+    kinds = {a.key: kind for (a, _), kind in zip(items, kind_list, strict=True)}
     folded = sum(kinds[k] in ("duplicate", "also_reported") for k in copies)
     as_dup = sum(kinds[k] == "duplicate" for k in copies)
     base_folded = sum(
@@ -168,7 +198,7 @@ def run_dataset(name: str, items: list[Item], settings: StoriesSettings) -> None
         f"({folded / max(1, len(copies)):.0%}, {as_dup} as duplicate), "
         f"baseline {base_folded} ({base_folded / max(1, len(copies)):.0%})"
     )
-    print("decisions:", dict(Counter(d.kind for d in decisions)))
+    print("decisions:", dict(Counter(kind_list)))
 
 
 # -- scaling ---------------------------------------------------------------------------
@@ -251,7 +281,10 @@ def main() -> None:
     run_dataset(
         "UCI headlines, interleaved", load("uci-news-aggregator", interleave=True), settings
     )
-    run_dataset("NewsWCL50 full texts", load("newswcl50", interleave=False), settings)
+    run_seeds("UCI headlines, interleaved", range(5, 10), settings)
+    wcl50 = load("newswcl50", interleave=False)
+    run_dataset("NewsWCL50 full texts", wcl50, settings)
+    run_dataset("NewsWCL50 headlines only", headlines_only(wcl50), settings)
     if not args.no_scaling:
         scaling([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000])
 

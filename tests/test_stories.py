@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import StoriesSettings
-from monitor.stories import StoryArticle, StoryBook, split_sentences
+from monitor.stories import Decision, StoryArticle, StoryBook, split_sentences
 
 DATA = Path(__file__).parent / "data" / "clusters" / "stories-newswcl50.jsonl"
 T0 = datetime(2018, 4, 17, 8, 0, tzinfo=UTC)
@@ -214,7 +214,62 @@ def test_headline_variants_fold_into_their_story() -> None:
     assert len(gox) == 1
     assert decisions[3].story_id not in gox and decisions[5].story_id not in gox
     assert decisions[3].story_id != decisions[5].story_id
-    assert "headline terms in the story" in decisions[4].reason
+    reason = decisions[4].reason  # joined by a headline rule: owned terms or shared weight
+    assert "holds most articles on" in reason or "headline terms in the story" in reason
+
+
+OWNED = (
+    "Bitcoin exchange Mt. Gox files for US bankruptcy protection",
+    "Hackers claim Mt. Gox boss still holds stolen bitcoins",
+    "Mt. Gox seeks US court shield as bitcoin losses mount",
+    "McDonald's February sales fall as snow keeps diners home",
+    "Bitcoin holders fear Mt. Gox losses are permanent",
+    "Mt. Gox bitcoin customers file class action in Chicago",
+    "Bitcoin traders count Mt. Gox losses",
+    "Japan says bitcoin is not a currency but can be taxed",
+    "EBay rejects Icahn board nominees",
+)
+
+
+def headlines(book: StoryBook, lines: tuple[str, ...]) -> list[Decision]:
+    """Add headline-only items a minute apart."""
+    out = []
+    for i, headline in enumerate(lines):
+        when = T0 + timedelta(minutes=i)
+        item = StoryArticle(f"h{i}", f"https://o{i}.example/{i}", f"o{i}", headline, "", when)
+        out.append(book.add(item, now=when))
+    return out
+
+
+def test_headline_joins_the_story_that_owns_its_term() -> None:
+    """A headline sharing only 'bitcoin' joins the story holding every bitcoin article."""
+    decisions = headlines(StoryBook(StoriesSettings()), OWNED)
+    stories = [d.story_id for d in decisions]
+    assert stories[7] == stories[0]
+    assert stories[3] != stories[0] and stories[8] != stories[0]
+    assert "holds most articles on bitcoin" in decisions[7].reason
+
+
+def test_a_term_spread_over_stories_is_owned_by_none() -> None:
+    """Ownership needs most of the term's articles: 'stocks' in two stories takes nothing."""
+    wall = "Wall Street stocks edge lower after record close"
+    tokyo = "Tokyo stocks slump as yen climbs against dollar"
+    lines = (wall, tokyo) * 4 + ("Stocks rally in quiet trade",)
+    stories = [d.story_id for d in headlines(StoryBook(StoriesSettings()), lines)]
+    assert len(set(stories[0:8:2])) == len(set(stories[1:8:2])) == 1
+    assert stories[0] != stories[1]
+    assert stories[8] not in stories[:8]
+
+
+def test_a_word_in_a_small_story_is_not_owned() -> None:
+    """Two articles carrying a word do not own it: the smoothing asks for more."""
+    lines = (
+        "Wall Street stocks edge lower after record close",
+        "Stocks edge lower after record close on Wall Street",
+        "Tokyo stocks slump as yen climbs against dollar",
+    )
+    stories = [d.story_id for d in headlines(StoryBook(StoriesSettings()), lines)]
+    assert stories[0] == stories[1] != stories[2]
 
 
 def test_band_index_forgets_removed_keys() -> None:
@@ -238,3 +293,83 @@ def test_text_caches_stay_bounded() -> None:
     for i in range(text.CACHE_SIZE + 10):
         text.terms(f"word{i}")
     assert len(text._terms) <= text.CACHE_SIZE and len(text._words) <= text.CACHE_SIZE
+
+
+def _by_id(records: list[dict[str, object]]) -> dict[object, dict[str, object]]:
+    return {record["id"]: record for record in records}
+
+
+def _roundtrip(records: list[dict[str, object]]) -> list[dict[str, object]]:
+    return list(json.loads(json.dumps(records)))
+
+
+def test_changed_records_reports_each_change_once() -> None:
+    """Changes since the last call: the stories touched and the book row; then nothing."""
+    settings = StoriesSettings()
+    items = [a for a, _ in _newswcl50()]
+    book = StoryBook.from_records(settings, _roundtrip(StoryBook(settings).to_records()))
+    assert book.changed_records() == ([], [])
+    decision = book.add(items[0], now=items[0].published)
+    records, removed = book.changed_records()
+    assert set(_by_id(records)) == {"book", decision.story_id} and removed == []
+    assert _by_id(records)[decision.story_id] == _by_id(book.to_records())[decision.story_id]
+    assert book.changed_records() == ([], [])
+    book.mark_delivered(decision.story_id, "t", ["Pompeo met Kim in secret."])
+    assert [r["id"] for r in book.changed_records()[0]] == [decision.story_id]
+
+
+def test_changed_records_names_expired_stories() -> None:
+    """A story that leaves the window is reported as removed, with the book row."""
+    book = StoryBook(StoriesSettings(window=timedelta(days=3)))
+    first = book.add(article("ap", WIRE), now=T0)
+    book.changed_records()
+    late = T0 + timedelta(days=4)
+    assert book.expire(late) == [first.story_id]
+    records, removed = book.changed_records()
+    assert [r["id"] for r in records] == ["book"] and removed == [first.story_id]
+
+
+def test_nothing_is_changed_after_from_records() -> None:
+    """A book rebuilt from records has nothing to write back."""
+    settings = StoriesSettings()
+    book = StoryBook(settings)
+    replay(book, [a for a, _ in _newswcl50()[:10]])
+    copy = StoryBook.from_records(settings, _roundtrip(book.to_records()))
+    assert copy.changed_records() == ([], [])
+
+
+def test_absorb_brings_a_replica_up_to_date() -> None:
+    """What one process changed, absorbed by another, gives it the same state and decisions."""
+    settings = StoriesSettings(window=timedelta(days=3))
+    items = [a for a, _ in _newswcl50()]
+    one = StoryBook(settings)
+    replay(one, items[:10])
+    start = _roundtrip(one.to_records())
+    one.changed_records()
+    two = StoryBook.from_records(settings, start)
+    replay(one, items[10:30])  # crosses days: some stories expire
+    records, removed = one.changed_records()
+    assert removed  # the early stories left the window
+    two.absorb(_roundtrip(records), removed)
+    assert _by_id(two.to_records()) == _by_id(one.to_records())
+    assert two.changed_records() == ([], [])
+    rest = items[30:]
+    assert [two.add(a, now=a.published) for a in rest] == [
+        one.add(a, now=a.published) for a in rest
+    ]
+
+
+def test_absorb_takes_articles_from_the_story_they_had_here() -> None:
+    """Articles both processes placed go to the absorbed story; an emptied one is removed."""
+    settings = StoriesSettings()
+    one, two = StoryBook(settings), StoryBook(settings)
+    here = two.add(article("local", WIRE), now=T0)
+    two.add(article("ap", WIRE, hours=1), now=T0)
+    two.changed_records()
+    there = one.add(article("ap", WIRE, hours=1), now=T0)
+    one.add(article("local", WIRE), now=T0)
+    assert here.story_id != there.story_id
+    two.absorb(_roundtrip(one.changed_records()[0]), [])
+    assert two.story_of("ap") == two.story_of("local") == there.story_id
+    assert two.story(here.story_id) is None
+    assert two.changed_records() == ([], [here.story_id])  # the store still holds it

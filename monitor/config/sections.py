@@ -203,6 +203,28 @@ class StoriesSettings(_Section):
         "similarity_half_life) on terms of a story's centroid, names included, from which it "
         "joins that story even below join_similarity",
     )
+    headline_owner_share: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="for a headline-only item: share of the window's articles carrying one of "
+        "its terms that a story must hold (halved every similarity_half_life) to take the item "
+        "on that term alone",
+    )
+    headline_owner_central: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="share of a story's articles that must carry a term for the story to own "
+        "it (see headline_owner_share), so that a story never owns a passing word",
+    )
+    headline_owner_smoothing: int = Field(
+        3,
+        ge=0,
+        description="articles counted as carrying a term outside every story when ownership "
+        "is measured (see headline_owner_share): with 3 and 0.6, a story needs five articles "
+        "on a term to own it",
+    )
     paraphrase_overlap: float = Field(
         0.6,
         gt=0,

@@ -8,6 +8,11 @@ every article that matched a topic, in time order, and persists `to_records()`:
     new = book.novelty(decision.story_id, topic, article)   # before a topic's digest
     book.mark_delivered(decision.story_id, topic, split_sentences(article.text))
     info = book.story(decision.story_id)                    # what the digest shows
+
+Processes sharing one store write only what changed and take in what the others wrote:
+
+    records, removed_ids = book.changed_records()   # upsert these by "id", delete those
+    book.absorb(their_records, their_removed_ids)   # newer versions from other processes
 """
 
 from monitor.stories.book import StoryBook

@@ -8,8 +8,11 @@ Identity in layers, after the entry id and canonical URL checked upstream:
 3. otherwise the article joins the best story among those sharing its most significant
    terms (an inverted index, never a scan) when the TF-IDF cosine to the story's centroid
    reaches `join_similarity` and they share `min_event_terms` significant terms besides
-   the names of actors; a headline-only item (few terms) may also join the story holding
-   `headline_cover` of its TF-IDF weight, names included (a headline is mostly names);
+   the names of actors; a headline-only item (few terms) may also join the story that
+   *owns* one of its terms (most recent articles carrying the term are in that story, and
+   it is central to the story: `headline_owner_share`, `headline_owner_central`), or the
+   story holding `headline_cover` of its TF-IDF weight, names included (a headline is
+   mostly names);
 4. otherwise it starts a story.
 
 Time only ever comes in as `now` and the articles' `published`. Stories with no article
@@ -83,8 +86,13 @@ class StoryBook:
         self._bands = fingerprint.BandIndex()
         self._postings: dict[str, set[str]] = {}
         self._df: Counter[str] = Counter()
+        self._spread: dict[str, int] = {}  # term -> members carrying it, summed over stories
         self._documents = 0
         self._swept: datetime | None = None
+        # what changed since the last changed_records(): for replicas sharing one store
+        self._changed: set[str] = set()
+        self._removed: set[str] = set()
+        self._book_changed = False
 
     # -- the public surface -------------------------------------------------------
 
@@ -149,6 +157,7 @@ class StoryBook:
             return
         told = story.delivered.setdefault(topic, Told())
         told.tell(analyse("\n".join(sentences)))
+        self._changed.add(story_id)
 
     def story(self, story_id: str) -> StoryInfo | None:
         """What a digest shows of a story, or None once it has expired."""
@@ -185,13 +194,11 @@ class StoryBook:
         if self._swept is not None and now - self._swept < window / 48:
             return []
         self._swept = now
+        self._book_changed = True
         gone = [s.id for s in self._stories.values() if s.last < now - window]
         for story_id in gone:
-            story = self._stories.pop(story_id)
-            self._unindex(story)
-            for key in story.members:
-                del self._members[key]
-                self._bands.remove(key)
+            self._drop(story_id)
+            self._removed.add(story_id)
         return gone
 
     # -- persistence ------------------------------------------------------------------
@@ -203,16 +210,8 @@ class StoryBook:
         "last" (ISO time of its latest article), after which plus the window it may be
         deleted from the store.
         """
-        df = sorted(self._df.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_PERSISTED_DF]
-        book: dict[str, Any] = {
-            "id": "book",
-            "type": "book",
-            "version": RECORD_VERSION,
-            "documents": self._documents,
-            "df": dict(df),
-            "swept": self._swept.isoformat() if self._swept else None,
-        }
-        return [book, *(story_record(s, self._members) for s in self._stories.values())]
+        stories = (story_record(s, self._members) for s in self._stories.values())
+        return [self._book_record(), *stories]
 
     @classmethod
     def from_records(
@@ -220,23 +219,106 @@ class StoryBook:
     ) -> StoryBook:
         """A book with the state `to_records` gave (records of other versions are skipped)."""
         book = cls(settings)
+        book.absorb(records, ())
+        return book
+
+    def changed_records(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """What changed since the last call: records to upsert by "id", story ids to delete.
+
+        The records are those of `to_records` for the stories added to, joined, delivered
+        or created since then, and the "book" record when the document frequencies or the
+        sweep time moved; the ids are the stories forgotten since then (expired, or taken
+        from another process by `absorb`). The call starts the tracking afresh.
+        """
+        records = [self._book_record()] if self._book_changed else []
+        records += [
+            story_record(self._stories[story_id], self._members)
+            for story_id in sorted(self._changed)
+            if story_id in self._stories
+        ]
+        removed = sorted(self._removed - self._stories.keys())
+        self._changed, self._removed, self._book_changed = set(), set(), False
+        return records, removed
+
+    def absorb(self, records: Sequence[dict[str, Any]], removed_ids: Sequence[str]) -> None:
+        """Take in what another process wrote: newer story versions, stories it removed.
+
+        A story record replaces this book's version of the story (last writer wins), with
+        its members, copies and index entries; an article that this book had placed in a
+        different story moves to the absorbed one. The "book" record's document
+        frequencies replace this book's own. What is absorbed is not reported by
+        `changed_records`, since the store already holds it.
+        """
+        for story_id in removed_ids:
+            if story_id in self._stories:
+                self._drop(story_id)
+            self._changed.discard(story_id)
+            self._removed.discard(story_id)
         for record in records:
             if record.get("version", RECORD_VERSION) != RECORD_VERSION:
                 continue
             if record.get("type") == "book":
-                book._documents = int(record["documents"])
-                book._df = Counter({str(t): int(c) for t, c in record["df"].items()})
+                self._documents = int(record["documents"])
+                self._df = Counter({str(t): int(c) for t, c in record["df"].items()})
                 swept = record.get("swept")
-                book._swept = datetime.fromisoformat(swept) if swept else None
+                theirs = datetime.fromisoformat(swept) if swept else None
+                if theirs is not None and (self._swept is None or theirs > self._swept):
+                    self._swept = theirs
+                self._book_changed = False
             elif record.get("type") == "story":
-                story = story_from(record)
-                book._stories[story.id] = story
-                book._index(story)
-                for item in record["members"]:
-                    member = member_from(item, story.id)
-                    book._members[member.key] = member
-                    book._bands.add(member.key, member.sig)
-        return book
+                self._insert(record)
+
+    def _book_record(self) -> dict[str, Any]:
+        df = sorted(self._df.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_PERSISTED_DF]
+        return {
+            "id": "book",
+            "type": "book",
+            "version": RECORD_VERSION,
+            "documents": self._documents,
+            "df": dict(df),
+            "swept": self._swept.isoformat() if self._swept else None,
+        }
+
+    def _insert(self, record: dict[str, Any]) -> None:
+        """Put a story record in the book, replacing the story's version here."""
+        story = story_from(record)
+        if story.id in self._stories:
+            self._drop(story.id)
+        self._stories[story.id] = story
+        self._index(story)
+        self._spread_add(story.tally, 1)
+        for item in record["members"]:
+            member = member_from(item, story.id)
+            earlier = self._members.get(member.key)
+            if earlier is not None:  # placed elsewhere here: the absorbed story wins it
+                self._detach(earlier)
+            self._members[member.key] = member
+            self._bands.add(member.key, member.sig)
+        self._changed.discard(story.id)
+        self._removed.discard(story.id)
+
+    def _detach(self, member: Member) -> None:
+        """Take an article out of its story here; a story left empty is forgotten."""
+        story = self._stories.get(member.story_id)
+        self._members.pop(member.key, None)
+        self._bands.remove(member.key)
+        if story is None:
+            return
+        story.members.remove(member.key)
+        self._changed.add(story.id)
+        if not story.members:
+            self._drop(story.id)
+            self._removed.add(story.id)
+
+    def _drop(self, story_id: str) -> None:
+        """Forget one story with its members, copies and index entries."""
+        story = self._stories.pop(story_id)
+        self._unindex(story)
+        self._spread_add(story.tally, -1)
+        for key in story.members:
+            if self._members.get(key) is not None and self._members[key].story_id == story_id:
+                del self._members[key]
+                self._bands.remove(key)
 
     # -- identity -------------------------------------------------------------------
 
@@ -256,6 +338,7 @@ class StoryBook:
             counts[term] += TITLE_WEIGHT
         self._documents += 1
         self._df.update(counts.keys())
+        self._book_changed = True
         if len(self._df) > MAX_DF_TERMS:
             self._df = Counter({t: c // 2 for t, c in self._df.items() if c >= 2})
             self._documents //= 2
@@ -278,8 +361,10 @@ class StoryBook:
             if len(posting) <= MAX_POSTING:
                 hits.update(posting)
         short = len(vector) < SHORT_TERMS
-        if short:  # a headline: its shared terms, names included, may be enough
-            found, why = self._best_for_headline(article, vector, hits)
+        if short:  # a headline: one term the story owns, or its shared terms, may be enough
+            found, why = self._owner_for_headline(article, vector, hits)
+            if found is None:
+                found, why = self._best_for_headline(article, vector, hits)
             if found is not None:
                 return found, why
         best: tuple[float, str, Story, str] | None = None
@@ -339,6 +424,45 @@ class StoryBook:
         why = f"same story as {best[1]}: headline terms in the story {best[0]:.0%}, shared terms "
         return best[2], why + ", ".join(shared[:5])
 
+    def _owner_for_headline(
+        self, article: StoryArticle, vector: dict[str, float], hits: Counter[str]
+    ) -> tuple[Story | None, str]:
+        """The story that owns terms of a headline: it holds most articles carrying them.
+
+        A headline shares a term or two with its story ("Japan says Bitcoin not currency"
+        with the Mt. Gox story), too few for a cosine; but when nearly every recent article
+        carrying "bitcoin" is in one story, and the term is central to it, the headline
+        belongs there. Ownership is smoothed (`headline_owner_smoothing` phantom articles
+        carrying the term elsewhere), so that a passing word shared by two or three
+        articles do not own a term, and halved every similarity_half_life.
+        """
+        settings = self.settings
+        best: tuple[float, str, Story, list[str]] | None = None
+        ranked = heapq.nsmallest(MAX_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
+        for story_id, _ in ranked:
+            story = self._stories[story_id]
+            gap = max(article.published - story.last, story.first - article.published)
+            if gap > settings.window:
+                continue
+            decay = 0.5 ** (max(gap, timedelta(0)) / settings.similarity_half_life)
+            central = settings.headline_owner_central * len(story.members)
+            smoothing = settings.headline_owner_smoothing
+            owned, score = [], 0.0
+            for term, weight in vector.items():
+                carried = story.tally.get(term, 0)
+                if carried < central or not carried:
+                    continue
+                share = carried / (self._spread[term] + smoothing) * decay
+                if share >= settings.headline_owner_share:
+                    owned.append(term)
+                    score += weight * share
+            if owned and (best is None or (score, story_id) > best[:2]):
+                best = (score, story_id, story, owned)
+        if best is None:
+            return None, ""
+        owned = sorted(best[3], key=lambda t: (-vector[t], t))
+        return best[2], f"same story as {best[1]}: it holds most articles on " + ", ".join(owned)
+
     # -- state changes --------------------------------------------------------------
 
     def _new_story(
@@ -362,6 +486,7 @@ class StoryBook:
             delivered={},
         )
         story.set_centroid(dict(vector))
+        self._tally(story, vector)
         self._stories[story_id] = story
         self._index(story)
         return story
@@ -373,6 +498,7 @@ class StoryBook:
         for term, weight in vector.items():
             centroid[term] = centroid.get(term, 0.0) + weight
         story.set_centroid(_truncate(centroid, VECTOR_TERMS))
+        self._tally(story, vector)
         story.names.update(found)
         story.first = min(story.first, article.published)
         self._unindex(story)
@@ -395,6 +521,26 @@ class StoryBook:
         self._bands.add(article.key, sig)
         story.members.append(article.key)
         story.last = max(story.last, article.published)
+        self._changed.add(story.id)
+
+    def _tally(self, story: Story, vector: dict[str, float]) -> None:
+        """Count the new member's terms; keep counts only for the centroid's terms."""
+        tally, centroid, spread = story.tally, story.centroid, self._spread
+        for term in [t for t in tally if t not in centroid]:
+            self._spread_add({term: tally.pop(term)}, -1)
+        for term in vector:
+            if term in centroid:
+                tally[term] = tally.get(term, 0) + 1
+                spread[term] = spread.get(term, 0) + 1
+
+    def _spread_add(self, tally: dict[str, int], sign: int) -> None:
+        spread = self._spread
+        for term, count in tally.items():
+            total = spread.get(term, 0) + sign * count
+            if total > 0:
+                spread[term] = total
+            else:
+                spread.pop(term, None)
 
     def _index(self, story: Story) -> None:
         story.index_terms = story.top_terms(INDEX_TERMS)

@@ -6,7 +6,7 @@ import heapq
 import math
 from array import array
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +39,8 @@ class Story:
     told: Told  # every sentence any article of the story carried
     delivered: dict[str, Told]  # per topic, what was sent
     index_terms: tuple[str, ...] = ()
+    # how many of the members carry each centroid term (what the story is about, by count)
+    tally: dict[str, int] = field(default_factory=dict)
     norm: float = 1.0  # Euclidean norm of the centroid, kept with it (derived, not persisted)
 
     def top_terms(self, n: int) -> tuple[str, ...]:
@@ -59,6 +61,7 @@ def story_record(story: Story, members: dict[str, Member]) -> dict[str, Any]:
         "last": story.last.isoformat(),
         "centroid": story.centroid,
         "names": dict(story.names),
+        "tally": story.tally,
         "told": story.told.to_record(),
         "delivered": {topic: told.to_record() for topic, told in story.delivered.items()},
         "members": [
@@ -86,6 +89,7 @@ def story_from(record: dict[str, Any]) -> Story:
         names=Counter({str(n): int(c) for n, c in record["names"].items()}),
         told=Told.from_record(record["told"]),
         delivered={t: Told.from_record(r) for t, r in record["delivered"].items()},
+        tally={str(t): int(n) for t, n in record.get("tally", {}).items()},
     )
     story.set_centroid(story.centroid)
     return story
