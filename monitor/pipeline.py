@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.config import FeedConfig, TopicConfig
@@ -25,6 +25,7 @@ from monitor.query import Document, Explanation, Query, TopicIndex
 from monitor.schedule import Rng, Rules, after_failure, after_success, default_rng, document_hint
 from monitor.store import Store
 from monitor.stories import StoryArticle, StoryBook, split_sentences
+from monitor.story_sync import SharedStories
 from monitor.urls import canonical_url
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class Pipeline:
     # the same topics, indexed by the words they require (none: no topic matches)
     index: TopicIndex = field(default_factory=lambda: TopicIndex({}))
     routes: Mapping[str, Sequence[str]] = field(default_factory=dict)  # topic -> channels
-    stories: StoryBook | None = None  # groups articles into stories; None: every match alerts
+    stories: SharedStories | None = None  # groups articles into stories; None: all alert
 
     async def poll(
         self,
@@ -142,22 +143,24 @@ class Pipeline:
         source = feed.name or parsed.title or urlsplit(feed.url).hostname or feed.url
         first_read = state.last_success is None  # entries are only stored after a success
         new = self.store.unseen(feed.url, parsed.entries, first_read=first_read)
-        found = []
+        candidates = []
         if self.topics:
-            found = [m for entry in new for m in await self._matches(entry, source, now)]
+            candidates = [c for entry in new if (c := await self._matches(entry, source, now))]
         dates = [entry.published for entry in parsed.entries]
         hint = document_hint(ttl_minutes=parsed.ttl, published=dates, now=now, rules=rules)
         done = self._success_state(
             state, response, now, interval=interval, hint=hint, rules=rules, rng=rng
         )
-        # entries, matches and the feed's new state in one transaction
-        added = self.store.record_entries(
-            new,
-            found,
-            now,
-            self.routes,
-            feed=(done, parsed.title, hint or timedelta(0)),  # 0 forgets an old hint
-        )
+        with self._stories(now, bool(candidates)) as book:
+            found = [m for article, ms in candidates for m in self._place(book, article, ms, now)]
+            # entries, matches and the feed's new state in one transaction
+            added = self.store.record_entries(
+                new,
+                found,
+                now,
+                self.routes,
+                feed=(done, parsed.title, hint or timedelta(0)),  # 0 forgets an old hint
+            )
         log.info(
             "feed polled feed_url=%s entries=%d new=%d matches=%d",
             redact_url(feed.url),
@@ -173,7 +176,15 @@ class Pipeline:
             developments=sum(m.story_kind == "development" for m in found),
         )
 
-    async def _matches(self, entry: Entry, source: str, now: datetime) -> list[Match]:
+    def _stories(self, now: datetime, needed: bool) -> AbstractContextManager[StoryBook | None]:
+        """The story book to place articles in, up to date and saved after (None: no book)."""
+        if self.stories is None or not needed:
+            return nullcontext()
+        return self.stories.updating(now)
+
+    async def _matches(
+        self, entry: Entry, source: str, now: datetime
+    ) -> tuple[StoryArticle, list[Match]] | None:
         """The topics this entry matches, each with the cleaned article (fetched once).
 
         Stage one matches the title, summary and any full content the feed carries;
@@ -190,7 +201,7 @@ class Pipeline:
             if name not in selected and self.topics[name].config.match == "full_text"
         ]
         if not selected and not wider:
-            return []
+            return None
         article, note = await self._article(entry)
         choice = better_text(entry.content, article)
         text = choice.text if choice else entry.summary
@@ -202,11 +213,9 @@ class Pipeline:
         full = Document(title, article.text, source, url) if article else None
         explained = self._confirm(selected, wider, full)
         if not explained:
-            return []
-        placed = self._place(
-            StoryArticle(url, url, source, title, text, date.date or now), list(explained), now
-        )
-        return [
+            return None
+        article_in_story = StoryArticle(url, url, source, title, text, date.date or now)
+        return article_in_story, [
             Match(
                 topic=name,
                 entry_key=entry.key,
@@ -224,7 +233,6 @@ class Pipeline:
                 image=article.image if article else None,
                 site_name=article.site_name if article else None,
                 language=article.language if article else None,
-                **placed.get(name, {}),
             )
             for name, explanation in explained.items()
         ]
@@ -253,20 +261,21 @@ class Pipeline:
         return kept
 
     def _place(
-        self, article: StoryArticle, topics: Sequence[str], now: datetime
-    ) -> dict[str, dict[str, Any]]:
-        """Where the article stands in its story, per topic: new, a development, or a repeat.
+        self, book: StoryBook | None, article: StoryArticle, found: Sequence[Match], now: datetime
+    ) -> list[Match]:
+        """Each match with where the article stands in its story for that topic: a new
+        story, a development, or a repeat.
 
         A topic gets an alert when the article tells it something not yet sent on that
         topic: the whole story if the topic never had it, else only the new sentences.
         """
-        if self.stories is None:
-            return {}
-        decision = self.stories.add(article, now=now)
+        if book is None:
+            return list(found)
+        decision = book.add(article, now=now)
         everything = tuple(split_sentences(article.text))
-        placed = {}
-        for topic in topics:
-            new = self.stories.novelty(decision.story_id, topic, article)
+        placed = []
+        for match in found:
+            new = book.novelty(decision.story_id, match.topic, article)
             if not new:
                 kind = "duplicate" if decision.kind == "duplicate" else "also_reported"
             elif decision.kind == "new_story" or len(new) == len(everything):
@@ -274,13 +283,16 @@ class Pipeline:
             else:
                 kind = "development"
             if new:  # queued now, so delivered: at least once, through the outbox
-                self.stories.mark_delivered(decision.story_id, topic, new)
-            placed[topic] = {
-                "story_id": decision.story_id,
-                "story_kind": kind,
-                "story_reason": decision.reason,
-                "new_sentences": new if kind == "development" else (),
-            }
+                book.mark_delivered(decision.story_id, match.topic, new)
+            placed.append(
+                replace(
+                    match,
+                    story_id=decision.story_id,
+                    story_kind=kind,
+                    story_reason=decision.reason,
+                    new_sentences=new if kind == "development" else (),
+                )
+            )
         return placed
 
     async def _article(self, entry: Entry) -> tuple[Article | None, str | None]:

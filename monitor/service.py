@@ -45,7 +45,7 @@ from monitor.query import TopicIndex, compile_query
 from monitor.schedule import Rules
 from monitor.store import Store
 from monitor.store.lock import InstanceLock
-from monitor.stories import StoryBook
+from monitor.story_sync import SharedStories
 from monitor.web import Liveness, build_app
 from monitor.web import start as start_listener
 
@@ -145,15 +145,16 @@ class Runtime:
         if self.lock is not None:  # alone on this file: claims left by a dead process go
             self.store.release_claims()
         self.store.sync_feeds([feed.url for feed in self.settings.feeds])
-        self.stories = StoryBook.from_records(self.settings.stories, self.store.story_records())
+        self.stories = SharedStories.load(self.store, self.settings.stories)
         self.pipeline = replace(self.pipeline, stories=self.stories)
         self.publish_atom()
         return self
 
     def save_stories(self) -> None:
-        """Persist the story book, without the stories that left the window."""
-        self.stories.expire(self.clock())
-        self.store.save_story_records(self.stories.to_records())
+        """Forget the stories that left the window, here and in the store."""
+        now = self.clock()
+        with self.stories.updating(now) as book:
+            book.expire(now)
 
     def publish_atom(self) -> None:
         """Rewrite every topic's Atom file (data_dir/atom/<topic>.xml)."""

@@ -14,7 +14,8 @@ queued stories only if no other process took them first (`save_digest`).
 """
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -77,8 +78,9 @@ __all__ = [
     "schema_migrations",
 ]
 
-# Held (per transaction) while migrating, so replicas starting together migrate once.
+# Advisory lock keys: replicas starting together migrate once; place stories in turn.
 _MIGRATION_LOCK = 0x6E6D_0001
+_STORY_LOCK = 0x6E6D_0002
 
 
 class StoreError(MonitorError):
@@ -493,25 +495,74 @@ class Store:
             ).all()
         return list(dict.fromkeys(keys))
 
-    def story_records(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            return [json.loads(text) for text in conn.scalars(select(story_records.c.record))]
+    @contextmanager
+    def story_lock(self) -> Iterator[None]:
+        """Held while the story book is brought up to date, changed and saved.
 
-    def save_story_records(self, records: Sequence[dict[str, Any]]) -> None:
-        """Replace the stored story book with `records` (StoryBook.to_records())."""
-        rows = [
-            {
-                "id": r["id"],
-                "type": r.get("type", "story"),
-                "last": datetime.fromisoformat(r["last"]) if r.get("last") else None,
-                "record": json.dumps(r, ensure_ascii=False),
-            }
-            for r in records
-        ]
+        PostgreSQL: a session advisory lock, so replicas place articles one at a time
+        (a process that dies releases it with its connection). SQLite has one process.
+        """
+        if not self.shared:
+            yield
+            return
+        with self.engine.connect() as conn:
+            conn.execute(select(func.pg_advisory_lock(_STORY_LOCK)))
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(select(func.pg_advisory_unlock(_STORY_LOCK)))
+                conn.commit()
+
+    def story_changes_since(self, revision: int) -> tuple[list[dict[str, Any]], list[str], int]:
+        """Story records saved after `revision` (0: all), ids removed since, newest revision."""
+        query = select(story_records.c.id, story_records.c.type, story_records.c.record)
+        if revision:
+            query = query.where(story_records.c.revision > revision)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            latest = conn.scalar(select(func.max(story_records.c.revision))) or 0
+        records = [json.loads(record) for _, kind, record in rows if kind != "removed"]
+        removed = [story_id for story_id, kind, _ in rows if kind == "removed" and revision]
+        return records, removed, max(latest, revision)
+
+    def save_story_changes(
+        self,
+        records: Sequence[dict[str, Any]],
+        removed: Sequence[str],
+        now: datetime,
+        keep_removed: timedelta,
+    ) -> int:
+        """Upsert changed records and mark removed stories, as one new revision; return it.
+
+        "removed" rows older than `keep_removed` are deleted: every replica has read them.
+        """
         with self.engine.begin() as conn:
-            conn.execute(story_records.delete())
+            revision = (conn.scalar(select(func.max(story_records.c.revision))) or 0) + 1
+            rows = [
+                {
+                    "id": r["id"],
+                    "type": r.get("type", "story"),
+                    "last": datetime.fromisoformat(r["last"]) if r.get("last") else None,
+                    "record": json.dumps(r, ensure_ascii=False),
+                    "revision": revision,
+                }
+                for r in records
+            ]
+            rows += [
+                {"id": i, "type": "removed", "last": now, "record": "", "revision": revision}
+                for i in removed
+            ]
             if rows:
-                conn.execute(insert(story_records), rows)
+                upsert = self._upsert(story_records)
+                newer = {c: upsert.excluded[c] for c in ("type", "last", "record", "revision")}
+                conn.execute(upsert.on_conflict_do_update(index_elements=["id"], set_=newer), rows)
+            conn.execute(
+                story_records.delete().where(
+                    story_records.c.type == "removed", story_records.c.last < now - keep_removed
+                )
+            )
+        return revision
 
     def match_counts(self, since: datetime) -> dict[str, int]:
         with self.engine.connect() as conn:

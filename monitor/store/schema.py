@@ -176,6 +176,7 @@ stopped_channels = Table(
 
 
 # The story book (monitor.stories) between runs: one "book" row and one row per story.
+# A forgotten story leaves a "removed" row (no record) so other replicas drop it too.
 story_records = Table(
     "story_records",
     metadata,
@@ -183,6 +184,8 @@ story_records = Table(
     Column("type", String(20), nullable=False),
     Column("last", UTCDateTime),
     Column("record", Text, nullable=False),
+    # added by 0010: the save that wrote the row; replicas read what is newer than theirs
+    Column("revision", Integer),
 )
 
 
@@ -246,4 +249,8 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
         lambda conn: _add_missing_columns(conn, matches, "snippet", "hits"),
     ),
     ("0009_claims", _claims),
+    (
+        "0010_story_revisions",
+        lambda conn: _add_missing_columns(conn, story_records, "revision"),
+    ),
 ]
