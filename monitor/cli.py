@@ -31,6 +31,8 @@ COMMANDS = {
     "feeds": "list, add (with autodiscovery), import and export (OPML) the feeds you follow",
     "topics": "list topics, or try a query on past news, a page or a file (`topics test`)",
     "digest": "`digest preview TOPIC`: show the next digest of a topic, sending nothing",
+    "store": "`store migrate` updates the schema; `store copy --to URL` moves the state "
+    "into another store (e.g. from SQLite to PostgreSQL)",
 }
 
 
@@ -64,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
             retry.add_argument("--channel", metavar="NAME", help="only this channel")
         if name == "feeds":
             _feeds_parser(command)
+        if name == "store":
+            _store_parser(command)
         if name == "topics":
             _topics_parser(command)
         if name == "digest":
@@ -99,6 +103,27 @@ def _topics_parser(command: argparse.ArgumentParser) -> None:
     where = test.add_mutually_exclusive_group()
     where.add_argument("--url", help="fetch and clean this page and match it instead")
     where.add_argument("--file", help="match this saved HTML page or text file instead")
+
+
+def _store_parser(command: argparse.ArgumentParser) -> None:
+    actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser(
+        "migrate",
+        help="apply the schema migrations the store lacks (every start does this too)",
+        description="Apply the store's missing schema migrations and print their names. "
+        "Replicas starting together on one PostgreSQL wait for each other: one migrates.",
+    )
+    copy = actions.add_parser(
+        "copy",
+        help="copy the whole store into another, empty one (e.g. SQLite to PostgreSQL)",
+        description="Copy every feed state, entry seen, story, digest and delivery from the "
+        "configured store into the empty store at --to, in one transaction, keeping ids. "
+        "Stop the service first (a SQLite store is locked while it is copied); then point "
+        "store.url at the new store.",
+    )
+    copy.add_argument(
+        "--to", required=True, metavar="URL", help="e.g. postgresql://user@host/news_monitor"
+    )
 
 
 def _feeds_parser(command: argparse.ArgumentParser) -> None:

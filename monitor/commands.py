@@ -19,12 +19,14 @@ from pathlib import Path
 from monitor import backtest
 from monitor.config import Settings, append_feeds, config_path, load_settings, parse_duration
 from monitor.digest import build_digest, render
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, redact_url
 from monitor.models import Match
 from monitor.opml import read_opml, write_opml
 from monitor.query import Explanation, compile_query
 from monitor.service import DEFAULT_CHANNEL, CycleReport, once, query_problems, serve
 from monitor.store import Store
+from monitor.store.copy import copy_store
+from monitor.store.lock import InstanceLock
 from monitor.subscribe import find_feed_at
 
 log = logging.getLogger("monitor")
@@ -204,6 +206,40 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_store(args: argparse.Namespace) -> int:
+    settings = _load(args)
+    source = Store(settings.store.url)
+    try:
+        if args.action == "migrate":
+            applied = source.migrate()
+            names = ", ".join(applied) if applied else "none: the schema is up to date"
+            print(f"{redact_url(settings.store.url)}: migrations applied: {names}")
+            return 0
+        lock = None if source.path is None else InstanceLock(source.path)
+        if lock is not None:
+            lock.acquire()  # no service may write to the file while it is copied
+        target = Store(args.to)
+        try:
+            copied = copy_store(source, target, _copy_progress if sys.stderr.isatty() else None)
+        finally:
+            target.close()
+            if lock is not None:
+                lock.release()
+    finally:
+        source.close()
+    total = sum(copied.values())
+    print(f"copied {total} rows to {redact_url(args.to)}")
+    for table, count in copied.items():
+        print(f"  {table:<17} {count:>9}")
+    print(f"now set store.url (or MONITOR_STORE__URL) to {redact_url(args.to)}")
+    return 0
+
+
+def _copy_progress(table: str, rows: int) -> None:
+    sys.stderr.write(f"\r{table}: {rows} rows\033[K")
+    sys.stderr.flush()
+
+
 def cmd_feeds(args: argparse.Namespace) -> int:
     file, _ = config_path(args.config)
     if args.action == "import":
@@ -329,4 +365,5 @@ HANDLERS = {
     "feeds": cmd_feeds,
     "topics": cmd_topics,
     "digest": cmd_digest,
+    "store": cmd_store,
 }

@@ -11,13 +11,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from monitor.config import Settings
 from monitor.digest import render_coverage
 from monitor.errors import redact_url
 from monitor.models import FeedState
-from monitor.store import Store
+from monitor.store import DigestTaken, Store
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +52,7 @@ def queue_coverage_alerts(
         rendered = render_coverage(key, topics=topics, failing=failing, since=since, now=now)
         try:
             store.save_digest(rendered, channel=channel, topics=topics, queued=[], now=now)
-        except IntegrityError:
+        except DigestTaken:
             continue  # this outage was already reported on this channel
         log.warning("coverage alert queued channel=%s since=%s", channel, since.isoformat())
         queued.append(key)

@@ -34,7 +34,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 
 from monitor.errors import MonitorError, redact_url
 from monitor.models import (
@@ -88,7 +88,7 @@ class StoreError(MonitorError):
 
 
 class DigestTaken(Exception):
-    """Another process put some of these queued stories into its digest first."""
+    """This digest was saved already, or another digest took some of its stories first."""
 
 
 def engine_url(url: str) -> URL:
@@ -591,20 +591,10 @@ class Store:
         `queued` stories first.
         """
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(digests).values(
-                    key=rendered.key,
-                    channel=channel,
-                    topic=",".join(topics),
-                    subject=rendered.subject,
-                    text=rendered.text,
-                    html=rendered.html,
-                    json=rendered.json,
-                    headers=json.dumps(dict(rendered.headers)),
-                    replies_to=json.dumps(list(rendered.replies_to)),
-                    created=rendered.created,
-                )
-            )
+            try:
+                conn.execute(self._digest_row(rendered, channel, topics))
+            except IntegrityError:  # the same digest, saved by another process (or before)
+                raise DigestTaken(rendered.key) from None
             taken = conn.execute(
                 update(queue)
                 .where(queue.c.id.in_(queued), queue.c.digest_key.is_(None))
@@ -622,6 +612,21 @@ class Store:
                     created=now,
                 )
             )
+
+    @staticmethod
+    def _digest_row(rendered: RenderedDigest, channel: str, topics: Sequence[str]) -> Any:
+        return insert(digests).values(
+            key=rendered.key,
+            channel=channel,
+            topic=",".join(topics),
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            json=rendered.json,
+            headers=json.dumps(dict(rendered.headers)),
+            replies_to=json.dumps(list(rendered.replies_to)),
+            created=rendered.created,
+        )
 
     def rendered_digest(self, key: str) -> RenderedDigest:
         with self.engine.connect() as conn:

@@ -1,0 +1,264 @@
+"""Several processes on one store: claims with a lease, digests built once, stories shared.
+
+The claim tests run on both backends (`store_url`); the ones about processes
+racing each other need PostgreSQL, where replicas are allowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.config import DigestSettings, Settings, StoriesSettings
+from monitor.models import FeedState
+from monitor.outbox import queue_due_digests
+from monitor.service import Runtime
+from monitor.store import DigestTaken, Store, StoreError
+from monitor.store.lock import StoreInUse
+from monitor.stories import StoryArticle
+from monitor.story_sync import SharedStories
+from tests.test_digest import match, topic
+from tests.test_outbox import NOW
+
+LEASE = timedelta(minutes=15)
+URLS = [f"https://feeds.example.org/{i}.xml" for i in range(5)]
+
+
+@pytest.fixture
+def pair(store_url: str) -> Iterator[tuple[Store, Store]]:
+    """Two stores on one database, as two replicas would hold them."""
+    first, second = Store(store_url), Store(store_url)
+    first.migrate()
+    second.migrate()
+    yield first, second
+    first.close()
+    second.close()
+
+
+def test_replicas_split_the_due_feeds_and_never_share_one(pair: tuple[Store, Store]) -> None:
+    one, two = pair
+    one.sync_feeds(URLS)
+
+    mine = one.claim_feeds("one", URLS, NOW, LEASE, limit=3)
+    theirs = two.claim_feeds("two", URLS, NOW, LEASE, limit=3)
+
+    assert len(mine) == 3 and len(theirs) == 2
+    assert set(mine) | set(theirs) == set(URLS)
+    assert one.claim_feeds("one", URLS, NOW, LEASE) == []
+
+
+def test_a_saved_poll_ends_the_claim_and_the_next_check_decides(
+    pair: tuple[Store, Store],
+) -> None:
+    one, two = pair
+    one.sync_feeds(URLS[:1])
+    [url] = one.claim_feeds("one", URLS[:1], NOW, LEASE)
+
+    one.save_feed_state(FeedState(url=url, last_success=NOW, next_check=NOW + timedelta(hours=1)))
+
+    assert two.claim_feeds("two", URLS[:1], NOW + timedelta(minutes=59), LEASE) == []
+    assert two.claim_feeds("two", URLS[:1], NOW + timedelta(hours=1), LEASE) == [url]
+
+
+def test_a_dead_replicas_feeds_are_taken_over_after_the_lease(
+    pair: tuple[Store, Store],
+) -> None:
+    one, two = pair
+    one.sync_feeds(URLS)
+    assert len(one.claim_feeds("one", URLS, NOW, LEASE)) == 5  # then "one" dies
+
+    assert two.claim_feeds("two", URLS, NOW + LEASE - timedelta(seconds=1), LEASE) == []
+    assert len(two.claim_feeds("two", URLS, NOW + LEASE, LEASE)) == 5
+
+
+def test_once_claims_feeds_not_yet_due_unless_another_holds_them(
+    pair: tuple[Store, Store],
+) -> None:
+    one, two = pair
+    one.sync_feeds(URLS[:2])
+    for url in URLS[:2]:
+        one.save_feed_state(FeedState(url=url, next_check=NOW + timedelta(hours=1)))
+    held = two.claim_feeds("two", URLS[:2], NOW, LEASE, limit=1, only_due=False)
+
+    assert one.claim_feeds("one", URLS[:2], NOW, LEASE) == []  # not due
+    assert one.claim_feeds("one", URLS[:2], NOW, LEASE, only_due=False) == [
+        u for u in URLS[:2] if u not in held
+    ]
+
+
+def test_a_digest_takes_only_stories_no_other_digest_took(pair: tuple[Store, Store]) -> None:
+    one, two = pair
+    one.record_entries([], [match()], NOW, {"summit": ["hook"]})
+    waiting_one = one.waiting("hook")["summit"]
+    waiting_two = two.waiting("hook")["summit"]  # both replicas saw the same story waiting
+
+    assert queue_due_digests(one, [topic()], channels=["hook"], now=NOW, settings=DigestSettings())
+    from monitor.digest import build_digest, render
+
+    late = render(build_digest("hook", [(topic(), [q.match for q in waiting_two])], NOW))
+    with pytest.raises(DigestTaken):
+        two.save_digest(
+            late, channel="hook", topics=["summit"], queued=[q.id for q in waiting_two], now=NOW
+        )
+    assert [q.id for q in waiting_one] == [q.id for q in waiting_two]
+    assert len(one.deliveries()) == 1
+
+
+def test_a_delivery_is_sent_by_one_replica_and_retaken_after_the_lease(
+    pair: tuple[Store, Store],
+) -> None:
+    one, two = pair
+    one.record_entries([], [match()], NOW, {"summit": ["hook"]})
+    queue_due_digests(one, [topic()], channels=["hook"], now=NOW, settings=DigestSettings())
+
+    [claimed] = one.claim_deliveries("one", NOW, LEASE)
+
+    assert two.claim_deliveries("two", NOW, LEASE) == []
+    assert [d.id for d in two.claim_deliveries("two", NOW + LEASE, LEASE)] == [claimed.id]
+    two.mark_sent(claimed.id, NOW + LEASE)
+    assert one.claim_deliveries("one", NOW + 2 * LEASE, LEASE) == []
+
+
+def test_claims_race_from_many_connections_without_overlap(postgres_url: str) -> None:
+    """Four threads, each with its own store, claim 200 feeds in small batches at once."""
+    urls = [f"https://feeds.example.org/{i}.xml" for i in range(200)]
+    stores = [Store(postgres_url) for _ in range(4)]
+    stores[0].migrate()
+    stores[0].sync_feeds(urls)
+    got: list[list[str]] = [[] for _ in stores]
+    start = threading.Barrier(len(stores))
+
+    def claim_all(i: int) -> None:
+        start.wait()
+        while batch := stores[i].claim_feeds(f"r{i}", urls, NOW, LEASE, limit=7):
+            got[i] += batch
+
+    threads = [threading.Thread(target=claim_all, args=(i,)) for i in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in stores:
+        store.close()
+
+    every = [url for batch in got for url in batch]
+    assert sorted(every) == sorted(urls)  # each feed claimed exactly once
+    assert sum(1 for batch in got if batch) >= 2  # the work was in fact shared
+
+
+def story(url: str, source: str, text: str) -> StoryArticle:
+    return StoryArticle(url, url, source, "Kremlin says Trump invited Putin", text, NOW)
+
+
+TEXT = (
+    "The Kremlin said on Tuesday that President Trump had invited Vladimir Putin to the "
+    "White House for talks. Spokesman Dmitry Peskov told reporters in Moscow the invitation "
+    "was made during a phone call. No date has been set for the meeting, Peskov said, adding "
+    "that both sides would work on preparations through diplomatic channels. "
+)
+
+
+def test_replicas_place_articles_in_each_others_stories(postgres_url: str) -> None:
+    one, two = Store(postgres_url), Store(postgres_url)
+    one.migrate()
+    first = SharedStories.load(one, StoriesSettings())
+    second = SharedStories.load(two, StoriesSettings())
+
+    with first.updating(NOW) as book:
+        original = book.add(story("https://wire.example/a", "Wire", TEXT * 2), now=NOW)
+    with second.updating(NOW) as book:  # the other replica, which never saw the original
+        copy = book.add(story("https://paper.example/b", "Paper", TEXT * 2), now=NOW)
+
+    assert copy.story_id == original.story_id
+    assert copy.kind == "duplicate"
+    fresh = SharedStories.load(one, StoriesSettings())  # a replica started now
+    assert fresh.book.story_of("https://paper.example/b") == original.story_id
+    one.close()
+    two.close()
+
+
+def test_a_second_service_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
+    settings = Settings.model_validate(
+        {
+            "store": {"url": f"sqlite:///{tmp_path / 'monitor.db'}"},
+            "service": {"data_dir": str(tmp_path / "data")},
+        }
+    )
+
+    async def both() -> None:
+        async with Runtime(settings):
+            with pytest.raises(StoreInUse) as refused:
+                async with Runtime(settings):
+                    pass
+            message = str(refused.value)
+            assert str(tmp_path / "monitor.db") in message
+            assert "PostgreSQL" in message and "stop the other process" in message
+        async with Runtime(settings):  # once the first has stopped, the file is free
+            pass
+
+    asyncio.run(both())
+
+
+def test_store_copy_moves_sqlite_into_postgresql(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "monitor.db"
+    old = Store(f"sqlite:///{database}")
+    old.migrate()
+    old.sync_feeds(URLS)
+    old.record_entries([], [match(url=f"https://e.org/{i}") for i in range(3)], NOW, {})
+    old.record_entries([], [match(url="https://e.org/routed")], NOW, {"summit": ["hook"]})
+    queue_due_digests(old, [topic()], channels=["hook"], now=NOW, settings=DigestSettings())
+    old.close()
+    config = tmp_path / "monitor.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{database}"\n', encoding="utf-8")
+
+    assert main(["--config", str(config), "store", "copy", "--to", postgres_url]) == 0
+
+    out = capsys.readouterr().out
+    assert "matches" in out and "now set store.url" in out
+    new = Store(postgres_url)
+    assert len(new.feed_states()) == 5
+    assert new.recent_matches("summit", 10)[0][1].url == "https://e.org/routed"
+    assert len(new.deliveries()) == 1 and len(new.waiting("hook")) == 0
+    new.record_entries([], [match(url="https://e.org/after")], NOW, {})  # ids carry on
+    assert new.recent_matches("summit", 1)[0][0] == 5
+    new.close()
+
+    assert main(["--config", str(config), "store", "copy", "--to", postgres_url]) == 1
+    assert "already holds data" in capsys.readouterr().err
+
+
+def test_store_migrate_says_what_it_applied(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "monitor.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{tmp_path}/m.db"\n', encoding="utf-8")
+
+    assert main(["--config", str(config), "store", "migrate"]) == 0
+    assert "0001_initial" in capsys.readouterr().out
+    assert main(["--config", str(config), "store", "migrate"]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_an_unreachable_database_is_a_clear_error(
+    tmp_path: Path, closed_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"postgresql://monitor:s3cret@127.0.0.1:{closed_port}/news"
+    with pytest.raises(StoreError, match="cannot open the store"):
+        Store(url).migrate()
+    config = tmp_path / "monitor.toml"
+    config.write_text(f'[store]\nurl = "{url}"\n', encoding="utf-8")
+
+    assert main(["--config", str(config), "once"]) == 1
+
+    err = capsys.readouterr().err
+    assert "cannot open the store" in err and "database server is running" in err
+    assert "s3cret" not in err
+    assert "Traceback" not in err
