@@ -23,7 +23,7 @@ from monitor.http import HttpClient
 from monitor.models import Article, Entry, FeedState, Match, Response
 from monitor.query import Document, Explanation, Query, TopicIndex
 from monitor.schedule import Rng, Rules, after_failure, after_success, default_rng, document_hint
-from monitor.store import Store
+from monitor.store import ClaimedFeed, Store
 from monitor.stories import StoryArticle, StoryBook, split_sentences
 from monitor.story_sync import SharedStories
 from monitor.urls import canonical_url
@@ -99,15 +99,20 @@ class Pipeline:
         parser: ParsePool | None = None,
         rules: Rules | None = None,
         rng: Rng | None = None,
+        claimed: ClaimedFeed | None = None,
     ) -> PollReport:
         """Poll one feed and record what it brought; never raises for the feed's faults.
 
         `parser` parses in worker processes (the service passes its pool; without one the
         document is parsed here). `rules` and `rng` set the next check (monitor/schedule.py).
+        `claimed`: the feed's stored state, as the claim on it returned it (else read here).
         """
         rules = rules or Rules(self.default_interval, self.max_backoff)
         rng = rng or default_rng()
-        stored, hint = self.store.feed_schedule(feed.url)
+        if claimed is not None:
+            stored, hint = claimed.state, claimed.hint
+        else:
+            stored, hint = self.store.feed_schedule(feed.url)
         state = replace(stored, last_checked=now)
         interval = feed.interval or rules.default_interval
         try:

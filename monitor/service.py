@@ -27,7 +27,6 @@ from monitor.config import (
     AppriseChannel,
     ChannelConfig,
     EmailChannel,
-    FeedConfig,
     FilesChannel,
     Settings,
     WebhookChannel,
@@ -43,7 +42,7 @@ from monitor.pipeline import Pipeline, PollReport, WatchedTopic
 from monitor.publish import write_atom_feeds
 from monitor.query import TopicIndex, compile_query
 from monitor.schedule import Rules
-from monitor.store import Store
+from monitor.store import ClaimedFeed, Store
 from monitor.store.lock import InstanceLock
 from monitor.story_sync import SharedStories
 from monitor.web import Liveness, build_app
@@ -194,7 +193,7 @@ class Runtime:
         rules = Rules.from_settings(self.settings.service)
         done = 0
 
-        def claim(limit: int | None) -> list[str]:
+        def claim(limit: int | None) -> list[ClaimedFeed]:
             # once polled in this cycle, a feed is not claimed again (`once` ignores due times)
             return self.store.claim_feeds(
                 self.owner,
@@ -205,10 +204,13 @@ class Runtime:
                 only_due=only_due,
             )
 
-        async def poll_one(feed: FeedConfig) -> PollReport:
+        async def poll_one(claimed: ClaimedFeed) -> PollReport:
             nonlocal done
+            feed = by_url[claimed.url]
             try:
-                return await self.pipeline.poll(feed, now, parser=self.parser, rules=rules)
+                return await self.pipeline.poll(
+                    feed, now, parser=self.parser, rules=rules, claimed=claimed
+                )
             except Exception as exc:  # a bug or a store error: this feed only, retried next tick
                 log.exception("poll failed feed_url=%s", redact_url(feed.url))
                 return PollReport(feed.url, error=f"internal error: {type(exc).__name__}")
@@ -227,8 +229,8 @@ class Runtime:
                 claimed = claim(room)
                 more = bool(claimed) and batch is not None
                 total += len(claimed)
-                polled.update(claimed)
-                running |= {asyncio.create_task(poll_one(by_url[url])) for url in claimed}
+                polled.update(c.url for c in claimed)
+                running |= {asyncio.create_task(poll_one(c)) for c in claimed}
             if not running:
                 break
             finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)

@@ -19,7 +19,7 @@ from monitor.config import DigestSettings, Settings, StoriesSettings
 from monitor.models import FeedState
 from monitor.outbox import queue_due_digests
 from monitor.service import Runtime
-from monitor.store import DigestTaken, Store, StoreError
+from monitor.store import ClaimedFeed, DigestTaken, Store, StoreError
 from monitor.store.lock import StoreInUse
 from monitor.stories import StoryArticle
 from monitor.story_sync import SharedStories
@@ -27,6 +27,12 @@ from tests.test_digest import match, topic
 from tests.test_outbox import NOW
 
 LEASE = timedelta(minutes=15)
+
+
+def urls_of(claims: list[ClaimedFeed]) -> list[str]:
+    return [claim.url for claim in claims]
+
+
 URLS = [f"https://feeds.example.org/{i}.xml" for i in range(5)]
 
 
@@ -45,12 +51,12 @@ def test_replicas_split_the_due_feeds_and_never_share_one(pair: tuple[Store, Sto
     one, two = pair
     one.sync_feeds(URLS)
 
-    mine = one.claim_feeds("one", URLS, NOW, LEASE, limit=3)
-    theirs = two.claim_feeds("two", URLS, NOW, LEASE, limit=3)
+    mine = urls_of(one.claim_feeds("one", URLS, NOW, LEASE, limit=3))
+    theirs = urls_of(two.claim_feeds("two", URLS, NOW, LEASE, limit=3))
 
     assert len(mine) == 3 and len(theirs) == 2
     assert set(mine) | set(theirs) == set(URLS)
-    assert one.claim_feeds("one", URLS, NOW, LEASE) == []
+    assert urls_of(one.claim_feeds("one", URLS, NOW, LEASE)) == []
 
 
 def test_a_saved_poll_ends_the_claim_and_the_next_check_decides(
@@ -58,12 +64,12 @@ def test_a_saved_poll_ends_the_claim_and_the_next_check_decides(
 ) -> None:
     one, two = pair
     one.sync_feeds(URLS[:1])
-    [url] = one.claim_feeds("one", URLS[:1], NOW, LEASE)
+    [url] = urls_of(one.claim_feeds("one", URLS[:1], NOW, LEASE))
 
     one.save_feed_state(FeedState(url=url, last_success=NOW, next_check=NOW + timedelta(hours=1)))
 
-    assert two.claim_feeds("two", URLS[:1], NOW + timedelta(minutes=59), LEASE) == []
-    assert two.claim_feeds("two", URLS[:1], NOW + timedelta(hours=1), LEASE) == [url]
+    assert urls_of(two.claim_feeds("two", URLS[:1], NOW + timedelta(minutes=59), LEASE)) == []
+    assert urls_of(two.claim_feeds("two", URLS[:1], NOW + timedelta(hours=1), LEASE)) == [url]
 
 
 def test_a_dead_replicas_feeds_are_taken_over_after_the_lease(
@@ -71,10 +77,10 @@ def test_a_dead_replicas_feeds_are_taken_over_after_the_lease(
 ) -> None:
     one, two = pair
     one.sync_feeds(URLS)
-    assert len(one.claim_feeds("one", URLS, NOW, LEASE)) == 5  # then "one" dies
+    assert len(urls_of(one.claim_feeds("one", URLS, NOW, LEASE))) == 5  # then "one" dies
 
-    assert two.claim_feeds("two", URLS, NOW + LEASE - timedelta(seconds=1), LEASE) == []
-    assert len(two.claim_feeds("two", URLS, NOW + LEASE, LEASE)) == 5
+    assert urls_of(two.claim_feeds("two", URLS, NOW + LEASE - timedelta(seconds=1), LEASE)) == []
+    assert len(urls_of(two.claim_feeds("two", URLS, NOW + LEASE, LEASE))) == 5
 
 
 def test_once_claims_feeds_not_yet_due_unless_another_holds_them(
@@ -84,10 +90,10 @@ def test_once_claims_feeds_not_yet_due_unless_another_holds_them(
     one.sync_feeds(URLS[:2])
     for url in URLS[:2]:
         one.save_feed_state(FeedState(url=url, next_check=NOW + timedelta(hours=1)))
-    held = two.claim_feeds("two", URLS[:2], NOW, LEASE, limit=1, only_due=False)
+    held = urls_of(two.claim_feeds("two", URLS[:2], NOW, LEASE, limit=1, only_due=False))
 
-    assert one.claim_feeds("one", URLS[:2], NOW, LEASE) == []  # not due
-    assert one.claim_feeds("one", URLS[:2], NOW, LEASE, only_due=False) == [
+    assert urls_of(one.claim_feeds("one", URLS[:2], NOW, LEASE)) == []  # not due
+    assert urls_of(one.claim_feeds("one", URLS[:2], NOW, LEASE, only_due=False)) == [
         u for u in URLS[:2] if u not in held
     ]
 
@@ -137,7 +143,7 @@ def test_claims_race_from_many_connections_without_overlap(postgres_url: str) ->
     def claim_all(i: int) -> None:
         start.wait()
         while batch := stores[i].claim_feeds(f"r{i}", urls, NOW, LEASE, limit=7):
-            got[i] += batch
+            got[i] += urls_of(batch)
 
     threads = [threading.Thread(target=claim_all, args=(i,)) for i in range(len(stores))]
     for thread in threads:
@@ -262,3 +268,19 @@ def test_an_unreachable_database_is_a_clear_error(
     assert "cannot open the store" in err and "database server is running" in err
     assert "s3cret" not in err
     assert "Traceback" not in err
+
+
+def test_check_names_a_lease_too_short_and_a_store_url_that_is_no_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "monitor.toml"
+    config.write_text(
+        '[store]\nurl = "mysql://monitor@db/news"\nlease = "30s"\n[fetch]\ntimeout = "30s"\n',
+        encoding="utf-8",
+    )
+
+    assert main(["--config", str(config), "check"]) == 2
+
+    out = capsys.readouterr().out
+    assert "store.lease: 0:00:30 is shorter than twice fetch.timeout" in out
+    assert "store.url: use sqlite:///FILE or postgresql://" in out

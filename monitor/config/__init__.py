@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -45,7 +46,7 @@ from monitor.config.sections import (
     _Section,
 )
 from monitor.config.values import Duration, Schedule, parse_duration
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, redact_url
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -203,6 +204,17 @@ def cross_check(settings: Settings) -> list[str]:
         if feed.url in urls:
             problems.append(f"feeds[{i}].url: {feed.url} is listed twice")
         urls.add(feed.url)
+    # a claim must outlive the poll it covers, or a slow poll could be taken over mid-way
+    if settings.store.lease < 2 * settings.fetch.timeout:
+        problems.append(
+            f"store.lease: {settings.store.lease} is shorter than twice fetch.timeout "
+            f"({settings.fetch.timeout}); another replica could poll a feed still being polled"
+        )
+    if not re.match(r"^(sqlite|postgres(ql)?)(\+\w+)?://", settings.store.url):
+        problems.append(
+            "store.url: use sqlite:///FILE or postgresql://USER@HOST/DATABASE "
+            f"(got {redact_url(settings.store.url)!r})"
+        )
     return problems
 
 

@@ -46,11 +46,13 @@ from monitor.models import (
     RenderedDigest,
 )
 from monitor.store.rows import (
+    ClaimedFeed,
     OutboxCounts,
     Queued,
     SeenEntry,
     _delivery,
     _feed_state,
+    _hint,
     _match,
     _match_values,
 )
@@ -69,6 +71,7 @@ from monitor.store.schema import (
 
 __all__ = [
     "MIGRATIONS",
+    "ClaimedFeed",
     "DigestTaken",
     "OutboxCounts",
     "Queued",
@@ -137,6 +140,7 @@ class Store:
             raise StoreError(f"store.url {redact_url(url)!r}: {exc}") from None
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._state_upsert: Any = None
 
     @property
     def shared(self) -> bool:
@@ -196,8 +200,7 @@ class Store:
             row = conn.execute(select(feeds).where(feeds.c.url == url)).mappings().first()
         if not row:
             return FeedState(url=url), None
-        hint = row["hint_seconds"]
-        return _feed_state(row), timedelta(seconds=hint) if hint else None
+        return _feed_state(row), _hint(row)
 
     def feed_states(self) -> list[FeedState]:
         with self.engine.connect() as conn:
@@ -233,8 +236,8 @@ class Store:
         *,
         limit: int | None = None,
         only_due: bool = True,
-    ) -> list[str]:
-        """Claim up to `limit` of `urls` that are due and not claimed; return them, most late first.
+    ) -> list[ClaimedFeed]:
+        """Claim up to `limit` of `urls` that are due and not claimed; return them, latest first.
 
         A claim lasts until the feed's state is saved, or until `now + lease` if the
         process dies first. Rows another process is claiming right now are skipped,
@@ -259,12 +262,13 @@ class Store:
             update(feeds)
             .where(feeds.c.url.in_(chosen.scalar_subquery()))
             .values(claimed_by=owner, claim_until=now + lease)
-            .returning(feeds.c.url, feeds.c.next_check)
+            .returning(*feeds.c)
         )
         with self.engine.begin() as conn:
-            rows = conn.execute(claim).all()
+            rows = conn.execute(claim).mappings().all()
         never = datetime.min.replace(tzinfo=UTC)  # never polled: first
-        return [url for url, _ in sorted(rows, key=lambda row: (row[1] or never, row[0]))]
+        claimed = [ClaimedFeed(_feed_state(row), _hint(row)) for row in rows]
+        return sorted(claimed, key=lambda c: (c.state.next_check or never, c.url))
 
     def save_feed_state(
         self, state: FeedState, *, title: str | None = None, hint: timedelta | None = None
@@ -276,24 +280,40 @@ class Store:
     def _save_feed_state(
         self, conn: Connection, state: FeedState, title: str | None, hint: timedelta | None
     ) -> None:
-        values: dict[str, Any] = {
-            "etag": state.etag,
-            "last_modified": state.last_modified,
-            "last_checked": state.last_checked,
-            "last_success": state.last_success,
-            "last_error": state.last_error,
-            "last_error_class": state.last_error_class,
-            "consecutive_failures": state.consecutive_failures,
-            "next_check": state.next_check,
-            "claimed_by": None,  # the poll is over: its claim ends with its outcome
-            "claim_until": None,
-        }
-        if title is not None:
-            values["title"] = title
-        if hint is not None:
-            values["hint_seconds"] = hint.total_seconds()
-        upsert = self._upsert(feeds).values(url=state.url, **values)
-        conn.execute(upsert.on_conflict_do_update(index_elements=["url"], set_=values))
+        conn.execute(
+            self._feed_state_upsert(),
+            {
+                "url": state.url,
+                "etag": state.etag,
+                "last_modified": state.last_modified,
+                "last_checked": state.last_checked,
+                "last_success": state.last_success,
+                "last_error": state.last_error,
+                "last_error_class": state.last_error_class,
+                "consecutive_failures": state.consecutive_failures,
+                "next_check": state.next_check,
+                "title": title,
+                "hint_seconds": None if hint is None else hint.total_seconds(),
+                "claimed_by": None,  # the poll is over: its claim ends with its outcome
+                "claim_until": None,
+            },
+        )
+
+    def _feed_state_upsert(self) -> Any:
+        """One statement for every state saved, so it is compiled once (a 304 costs little).
+
+        A title or hint not given (None) keeps the stored one: a 304 carries no document.
+        """
+        if self._state_upsert is None:
+            upsert = self._upsert(feeds)
+            new = upsert.excluded
+            kept = {"title": func.coalesce(new.title, feeds.c.title)}
+            kept["hint_seconds"] = func.coalesce(new.hint_seconds, feeds.c.hint_seconds)
+            fields = [c.name for c in feeds.c if c.name not in ("url", "title", "hint_seconds")]
+            self._state_upsert = upsert.on_conflict_do_update(
+                index_elements=["url"], set_={**{f: new[f] for f in fields}, **kept}
+            )
+        return self._state_upsert
 
     # -- entries and matches ----------------------------------------------------
 

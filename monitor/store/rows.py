@@ -2,7 +2,7 @@
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.models import (
@@ -37,6 +37,18 @@ class Queued:
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimedFeed:
+    """A feed this process may now poll: its state and the interval its document asked for."""
+
+    state: FeedState
+    hint: timedelta | None
+
+    @property
+    def url(self) -> str:
+        return self.state.url
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxCounts:
     pending: int
     sent: int
@@ -55,6 +67,11 @@ def _feed_state(row: Any) -> FeedState:
         consecutive_failures=row["consecutive_failures"] or 0,
         next_check=row["next_check"],
     )
+
+
+def _hint(row: Any) -> timedelta | None:
+    seconds = row["hint_seconds"]
+    return timedelta(seconds=seconds) if seconds else None
 
 
 def _match_values(match: Match) -> dict[str, Any]:
