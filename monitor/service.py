@@ -202,6 +202,7 @@ class Runtime:
                 self.settings.store.lease,
                 limit=limit,
                 only_due=only_due,
+                due_by=now,  # feeds falling due during a long cycle wait for the next one
             )
 
         async def poll_one(claimed: ClaimedFeed) -> PollReport:

@@ -236,6 +236,7 @@ class Store:
         *,
         limit: int | None = None,
         only_due: bool = True,
+        due_by: datetime | None = None,
     ) -> list[ClaimedFeed]:
         """Claim up to `limit` of `urls` that are due and not claimed; return them, latest first.
 
@@ -249,8 +250,9 @@ class Store:
             feeds.c.url.in_(urls),
             or_(feeds.c.claim_until.is_(None), feeds.c.claim_until <= now),
         ]
-        if only_due:
-            wanted.append(or_(feeds.c.next_check.is_(None), feeds.c.next_check <= now))
+        if only_due:  # due by `due_by` (default: now), e.g. the start of the cycle
+            due = due_by or now
+            wanted.append(or_(feeds.c.next_check.is_(None), feeds.c.next_check <= due))
         chosen = (
             select(feeds.c.url)
             .where(and_(*wanted))
