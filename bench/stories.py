@@ -143,10 +143,15 @@ def headlines_only(items: list[Item]) -> list[Item]:
 
 
 def grouping(items: list[Item], settings: StoriesSettings) -> tuple[list[str], list[str]]:
-    """Each item's story, and the decision kinds, replaying the items in order."""
+    """Each item's story as a reader sees it at the end, and the decision kinds.
+
+    A story merged into another one later is scored as the surviving story: the id
+    stored with the item's match resolves to it, and "also reported by" and threading
+    follow it.
+    """
     book = StoryBook(settings)
     decisions = [book.add(article, now=article.published) for article, _ in items]
-    return [d.story_id for d in decisions], [d.kind for d in decisions]
+    return [book.resolve(d.story_id) for d in decisions], [d.kind for d in decisions]
 
 
 def run_seeds(name: str, seeds: range, settings: StoriesSettings) -> None:

@@ -13,7 +13,11 @@ Identity in layers, after the entry id and canonical URL checked upstream:
    it is central to the story: `headline_owner_share`, `headline_owner_central`), or the
    story holding `headline_cover` of its TF-IDF weight, names included (a headline is
    mostly names);
-4. otherwise it starts a story.
+4. otherwise it starts a story;
+5. a story that grew (at 2, 3, 4, 6, 8, 12, ... articles) and another story within the
+   window whose centroid reaches `merge_similarity` and that share `merge_central_terms`
+   central terms are merged, the smaller into the larger (monitor/stories/merging.py);
+   the merged-away id resolves to the survivor from then on (`resolve`).
 
 Time only ever comes in as `now` and the articles' `published`. Stories with no article
 within `window` of `now` are forgotten, with their copies and index entries.
@@ -31,7 +35,7 @@ from hashlib import blake2b
 from typing import Any
 
 from monitor.config import StoriesSettings
-from monitor.stories import fingerprint
+from monitor.stories import fingerprint, merging
 from monitor.stories.model import Decision, StoryArticle, StoryInfo
 from monitor.stories.novelty import Sentence, Told, analyse, analyse_all
 from monitor.stories.records import (
@@ -60,6 +64,7 @@ QUERY_TERMS = 10  # an article's most significant terms, looked up in the index
 INDEX_TERMS = 12  # a story's most significant terms, under which the index lists it
 MAX_POSTING = 2000  # a term listed for more stories than this is no use to find one
 MAX_CANDIDATES = 30
+MERGE_CANDIDATES = 10  # stories compared with one that grew, most shared index terms first
 SHORT_TERMS = 20  # fewer distinct terms: a headline or a one-line summary
 LEAD_SENTENCES = 5  # names are taken from the title and the lead
 MAX_DF_TERMS = 300_000  # beyond this the document frequencies are halved and thinned
@@ -89,6 +94,7 @@ class StoryBook:
         self._spread: dict[str, int] = {}  # term -> members carrying it, summed over stories
         self._documents = 0
         self._swept: datetime | None = None
+        self._aliases: dict[str, str] = {}  # merged-away story id -> the surviving story's id
         # what changed since the last changed_records(): for replicas sharing one store
         self._changed: set[str] = set()
         self._removed: set[str] = set()
@@ -133,6 +139,9 @@ class StoryBook:
 
         self._join(best, article, vector, found_names)
         self._remember(article, best, sig, duplicate_of=None)
+        best, merged = self._merge_grown(best)
+        if merged:
+            reason += f"; {merged}"
         new = best.told.new_sentences(sentences, self.settings.paraphrase_overlap)
         texts = tuple(s.text for s in new)
         if len(texts) >= self.settings.min_new_sentences:
@@ -141,7 +150,7 @@ class StoryBook:
 
     def novelty(self, story_id: str, topic: str, article: StoryArticle) -> tuple[str, ...]:
         """The sentences of `article` not yet delivered for this story on this topic."""
-        story = self._stories.get(story_id)
+        story = self._stories.get(self.resolve(story_id))
         told = story.delivered.get(topic) if story else None
         body = article.text if article.text.strip() else article.title
         sentences = analyse(body)
@@ -152,16 +161,16 @@ class StoryBook:
 
     def mark_delivered(self, story_id: str, topic: str, sentences: Sequence[str]) -> None:
         """Record that `sentences` (all those of every article linked) went out on `topic`."""
-        story = self._stories.get(story_id)
+        story = self._stories.get(self.resolve(story_id))
         if story is None:
             return
         told = story.delivered.setdefault(topic, Told())
         told.tell(analyse("\n".join(sentences)))
-        self._changed.add(story_id)
+        self._changed.add(story.id)
 
     def story(self, story_id: str) -> StoryInfo | None:
         """What a digest shows of a story, or None once it has expired."""
-        story = self._stories.get(story_id)
+        story = self._stories.get(self.resolve(story_id))
         if story is None:
             return None
         members = [self._members[key] for key in story.members]
@@ -184,6 +193,24 @@ class StoryBook:
         """The story an article key joined, while it is in the window."""
         member = self._members.get(key)
         return member.story_id if member else None
+
+    def resolve(self, story_id: str) -> str:
+        """The id a story goes by now: a story merged into another resolves to that one.
+
+        Ids not known here (expired, or never seen) are returned as they are.
+        """
+        if story_id in self._stories:
+            return story_id
+        return self._aliases.get(story_id, story_id)
+
+    def merged_ids(self, story_id: str) -> tuple[str, ...]:
+        """The ids of the stories merged into this one (resolved first), oldest merge first.
+
+        Matches stored under any of them belong to the story: "also reported by" and
+        the digests a development follows up are looked up under all of these ids.
+        """
+        story = self._stories.get(self.resolve(story_id))
+        return tuple(story.merged) if story else ()
 
     def __len__(self) -> int:
         return len(self._stories)
@@ -284,6 +311,12 @@ class StoryBook:
         story = story_from(record)
         if story.id in self._stories:
             self._drop(story.id)
+        self._aliases.pop(story.id, None)
+        for old in story.merged:  # merged there: this book forgets them too
+            if old in self._stories:
+                self._drop(old)
+                self._removed.add(old)
+            self._aliases[old] = story.id
         self._stories[story.id] = story
         self._index(story)
         self._spread_add(story.tally, 1)
@@ -313,12 +346,72 @@ class StoryBook:
     def _drop(self, story_id: str) -> None:
         """Forget one story with its members, copies and index entries."""
         story = self._stories.pop(story_id)
+        for old in story.merged:
+            self._aliases.pop(old, None)
         self._unindex(story)
         self._spread_add(story.tally, -1)
         for key in story.members:
             if self._members.get(key) is not None and self._members[key].story_id == story_id:
                 del self._members[key]
                 self._bands.remove(key)
+
+    # -- merging ----------------------------------------------------------------------
+
+    def _merge_grown(self, story: Story) -> tuple[Story, str]:
+        """Merge a story that just grew with the one that tells the same event, if any.
+
+        Candidates are the stories listed under the grown story's central terms; the
+        closest one that passes `merge_similarity` and shares `merge_central_terms`
+        central terms is merged, the smaller into the larger. Returns the surviving
+        story and why.
+        """
+        settings = self.settings
+        if not merging.due(len(story.members)):
+            return story, ""
+        central = merging.central_terms(story, settings.headline_owner_central)
+        hits: Counter[str] = Counter()
+        for term in central:
+            posting = self._postings.get(term, ())
+            if len(posting) <= MAX_POSTING:
+                hits.update(posting)
+        del hits[story.id]
+        best: tuple[float, str, Story, list[str]] | None = None
+        ranked = heapq.nsmallest(MERGE_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
+        for other_id, _ in ranked:
+            other = self._stories[other_id]
+            if merging.gap(story, other) > settings.window:
+                continue
+            cosine = merging.similarity(story, other, settings.similarity_half_life)
+            if cosine < settings.merge_similarity or (best and (cosine, other_id) < best[:2]):
+                continue
+            both = central & merging.central_terms(other, settings.headline_owner_central)
+            if len(both) >= settings.merge_central_terms:
+                best = (cosine, other_id, other, sorted(both))
+        if best is None:
+            return story, ""
+        into, gone = merging.survivor(story, best[2])
+        self._merge(into, gone)
+        why = f"{gone.id} merged into {into.id}: cosine {best[0]:.2f}, both about "
+        return into, why + ", ".join(best[3][:5])
+
+    def _merge(self, into: Story, gone: Story) -> None:
+        """Merge story `gone` into `into`; `gone`'s id (and those merged into it) resolve
+        to `into` from now on, and it is reported removed."""
+        for story in (into, gone):
+            self._unindex(story)
+            self._spread_add(story.tally, -1)
+        del self._stories[gone.id]
+        members = self._members
+        merging.combine(into, gone, size=VECTOR_TERMS, published=lambda key: members[key].published)
+        for key in gone.members:
+            members[key].story_id = into.id
+        for old in (gone.id, *gone.merged):
+            self._aliases[old] = into.id
+        self._spread_add(into.tally, 1)
+        self._index(into)
+        self._changed.add(into.id)
+        self._changed.discard(gone.id)
+        self._removed.add(gone.id)
 
     # -- identity -------------------------------------------------------------------
 
