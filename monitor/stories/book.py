@@ -12,7 +12,7 @@ Identity in layers, after the entry id and canonical URL checked upstream:
    *owns* one of its terms (most recent articles carrying the term are in that story, and
    it is central to the story: `headline_owner_share`, `headline_owner_central`), or the
    story holding `headline_cover` of its TF-IDF weight, names included (a headline is
-   mostly names);
+   mostly names; monitor/stories/headlines.py);
 4. otherwise it starts a story;
 5. a story that grew (at 2, 3, 4, 6, 8, 12, ... articles) and another story within the
    window whose centroid reaches `merge_similarity` and that share `merge_central_terms`
@@ -35,7 +35,7 @@ from hashlib import blake2b
 from typing import Any
 
 from monitor.config import StoriesSettings
-from monitor.stories import fingerprint, merging
+from monitor.stories import fingerprint, headlines, merging
 from monitor.stories.model import Decision, StoryArticle, StoryInfo
 from monitor.stories.novelty import Sentence, Told, analyse, analyse_all
 from monitor.stories.records import (
@@ -368,31 +368,21 @@ class StoryBook:
         settings = self.settings
         if not merging.due(len(story.members)):
             return story, ""
-        central = merging.central_terms(story, settings.headline_owner_central)
         hits: Counter[str] = Counter()
-        for term in central:
+        for term in merging.central_terms(story, settings.headline_owner_central):
             posting = self._postings.get(term, ())
             if len(posting) <= MAX_POSTING:
                 hits.update(posting)
         del hits[story.id]
-        best: tuple[float, str, Story, list[str]] | None = None
         ranked = heapq.nsmallest(MERGE_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
-        for other_id, _ in ranked:
-            other = self._stories[other_id]
-            if merging.gap(story, other) > settings.window:
-                continue
-            cosine = merging.similarity(story, other, settings.similarity_half_life)
-            if cosine < settings.merge_similarity or (best and (cosine, other_id) < best[:2]):
-                continue
-            both = central & merging.central_terms(other, settings.headline_owner_central)
-            if len(both) >= settings.merge_central_terms:
-                best = (cosine, other_id, other, sorted(both))
-        if best is None:
+        found = merging.partner(story, [self._stories[i] for i, _ in ranked], settings)
+        if found is None:
             return story, ""
-        into, gone = merging.survivor(story, best[2])
+        other, cosine, shared = found
+        into, gone = merging.survivor(story, other)
         self._merge(into, gone)
-        why = f"{gone.id} merged into {into.id}: cosine {best[0]:.2f}, both about "
-        return into, why + ", ".join(best[3][:5])
+        why = f"{gone.id} merged into {into.id}: cosine {cosine:.2f}, both about "
+        return into, why + ", ".join(shared[:5])
 
     def _merge(self, into: Story, gone: Story) -> None:
         """Merge story `gone` into `into`; `gone`'s id (and those merged into it) resolve
@@ -454,15 +444,17 @@ class StoryBook:
             if len(posting) <= MAX_POSTING:
                 hits.update(posting)
         short = len(vector) < SHORT_TERMS
+        ranked = heapq.nsmallest(MAX_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
         if short:  # a headline: one term the story owns, or its shared terms, may be enough
-            found, why = self._owner_for_headline(article, vector, hits)
+            near = [self._stories[story_id] for story_id, _ in ranked]
+            settings, when = self.settings, article.published
+            found, why = headlines.by_owner(vector, near, self._spread, when, settings)
             if found is None:
-                found, why = self._best_for_headline(article, vector, hits)
+                found, why = headlines.by_cover(vector, near, when, settings)
             if found is not None:
                 return found, why
         best: tuple[float, str, Story, str] | None = None
         closest = (0.0, "")
-        ranked = heapq.nsmallest(MAX_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
         for story_id, _ in ranked:
             story = self._stories[story_id]
             if article.published - story.last > window or story.first - article.published > window:
@@ -493,68 +485,6 @@ class StoryBook:
             tail = f" (closest {closest[1]}, cosine {closest[0]:.2f})" if closest[1] else ""
             return None, f"no story within {window} shares enough{tail}"
         return best[2], best[3]
-
-    def _best_for_headline(
-        self, article: StoryArticle, vector: dict[str, float], hits: Counter[str]
-    ) -> tuple[Story | None, str]:
-        """The story holding the largest share of a headline's TF-IDF mass, if enough."""
-        total = sum(vector.values()) or 1.0
-        best: tuple[float, str, Story, list[str]] | None = None
-        ranked = heapq.nsmallest(MAX_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
-        for story_id, _ in ranked:
-            story = self._stories[story_id]
-            gap = max(article.published - story.last, story.first - article.published)
-            if gap > self.settings.window:
-                continue
-            shared = [t for t in vector if t in story.centroid]
-            cover = sum(vector[t] for t in shared) / total
-            cover *= 0.5 ** (max(gap, timedelta(0)) / self.settings.similarity_half_life)
-            if cover >= self.settings.headline_cover and (not best or (cover, story_id) > best[:2]):
-                best = (cover, story_id, story, shared)
-        if best is None:
-            return None, ""
-        shared = sorted(best[3], key=lambda t: (-vector[t], t))
-        why = f"same story as {best[1]}: headline terms in the story {best[0]:.0%}, shared terms "
-        return best[2], why + ", ".join(shared[:5])
-
-    def _owner_for_headline(
-        self, article: StoryArticle, vector: dict[str, float], hits: Counter[str]
-    ) -> tuple[Story | None, str]:
-        """The story that owns terms of a headline: it holds most articles carrying them.
-
-        A headline shares a term or two with its story ("Japan says Bitcoin not currency"
-        with the Mt. Gox story), too few for a cosine; but when nearly every recent article
-        carrying "bitcoin" is in one story, and the term is central to it, the headline
-        belongs there. Ownership is smoothed (`headline_owner_smoothing` phantom articles
-        carrying the term elsewhere), so that a passing word shared by two or three
-        articles do not own a term, and halved every similarity_half_life.
-        """
-        settings = self.settings
-        best: tuple[float, str, Story, list[str]] | None = None
-        ranked = heapq.nsmallest(MAX_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
-        for story_id, _ in ranked:
-            story = self._stories[story_id]
-            gap = max(article.published - story.last, story.first - article.published)
-            if gap > settings.window:
-                continue
-            decay = 0.5 ** (max(gap, timedelta(0)) / settings.similarity_half_life)
-            central = settings.headline_owner_central * len(story.members)
-            smoothing = settings.headline_owner_smoothing
-            owned, score = [], 0.0
-            for term, weight in vector.items():
-                carried = story.tally.get(term, 0)
-                if carried < central or not carried:
-                    continue
-                share = carried / (self._spread[term] + smoothing) * decay
-                if share >= settings.headline_owner_share:
-                    owned.append(term)
-                    score += weight * share
-            if owned and (best is None or (score, story_id) > best[:2]):
-                best = (score, story_id, story, owned)
-        if best is None:
-            return None, ""
-        owned = sorted(best[3], key=lambda t: (-vector[t], t))
-        return best[2], f"same story as {best[1]}: it holds most articles on " + ", ".join(owned)
 
     # -- state changes --------------------------------------------------------------
 

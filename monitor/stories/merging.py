@@ -16,9 +16,10 @@ matches still lead to the story they were part of.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from monitor.config import StoriesSettings
 from monitor.stories.novelty import Told
 from monitor.stories.records import Story
 from monitor.stories.vectors import truncate
@@ -51,6 +52,26 @@ def central_terms(story: Story, share: float) -> set[str]:
     """The centroid terms carried by at least `share` of the story's articles."""
     need = share * len(story.members)
     return {term for term, count in story.tally.items() if count >= need}
+
+
+def partner(
+    story: Story, candidates: Sequence[Story], settings: StoriesSettings
+) -> tuple[Story, float, list[str]] | None:
+    """The candidate that `story` should merge with: the closest one within the window
+    that reaches `merge_similarity` and shares `merge_central_terms` central terms; with
+    the cosine and the shared central terms."""
+    central = central_terms(story, settings.headline_owner_central)
+    best: tuple[float, str, Story, list[str]] | None = None
+    for other in candidates:
+        if gap(story, other) > settings.window:
+            continue
+        cosine = similarity(story, other, settings.similarity_half_life)
+        if cosine < settings.merge_similarity or (best and (cosine, other.id) < best[:2]):
+            continue
+        both = central & central_terms(other, settings.headline_owner_central)
+        if len(both) >= settings.merge_central_terms:
+            best = (cosine, other.id, other, sorted(both))
+    return (best[2], best[0], best[3]) if best else None
 
 
 def survivor(a: Story, b: Story) -> tuple[Story, Story]:
