@@ -64,7 +64,7 @@ QUERY_TERMS = 10  # an article's most significant terms, looked up in the index
 INDEX_TERMS = 12  # a story's most significant terms, under which the index lists it
 MAX_POSTING = 2000  # a term listed for more stories than this is no use to find one
 MAX_CANDIDATES = 30
-MERGE_CANDIDATES = 10  # stories compared with one that grew, most shared index terms first
+MERGE_CANDIDATES = 5  # stories compared with one that grew: listed under most of its central terms
 SHORT_TERMS = 20  # fewer distinct terms: a headline or a one-line summary
 LEAD_SENTENCES = 5  # names are taken from the title and the lead
 MAX_DF_TERMS = 300_000  # beyond this the document frequencies are halved and thinned
@@ -375,7 +375,9 @@ class StoryBook:
                 hits.update(posting)
         del hits[story.id]
         ranked = heapq.nsmallest(MERGE_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
-        found = merging.partner(story, [self._stories[i] for i, _ in ranked], settings)
+        # a partner shares merge_central_terms central terms: it is listed under as many
+        near = [self._stories[i] for i, n in ranked if n >= settings.merge_central_terms]
+        found = merging.partner(story, near, settings)
         if found is None:
             return story, ""
         other, cosine, shared = found
