@@ -373,3 +373,111 @@ def test_absorb_takes_articles_from_the_story_they_had_here() -> None:
     assert two.story_of("ap") == two.story_of("local") == there.story_id
     assert two.story(here.story_id) is None
     assert two.changed_records() == ([], [here.story_id])  # the store still holds it
+
+
+# -- merging: two stories found to tell one event -----------------------------------
+
+MINE = (
+    "Rescuers searched the flooded coal mine near Tula for eleven trapped miners overnight. "
+    "Pumps drained water from the lower shaft as engineers drilled a second borehole."
+)
+FAMILIES = (
+    "Families gathered outside the colliery gates waiting for news. Local churches opened "
+    "shelters and volunteers served soup to relatives through the cold night. The regional "
+    "governor promised compensation to every family and ordered an inquiry."
+)
+BRIDGE = (
+    "Rescuers pumped water from the flooded coal mine near Tula while families waited at the "
+    "colliery gates for news of the eleven trapped miners. Engineers drilled a borehole into "
+    "the lower shaft. Churches opened shelters and volunteers served soup to relatives. "
+    "The governor promised compensation and ordered an inquiry."
+)
+
+
+def _mine_book(*, deliver: bool = False) -> tuple[StoryBook, list[Decision]]:
+    """Three unrelated stories, then the mine rescue and the families' vigil (two stories
+    that share no term), then the report that tells both. With `deliver`, the vigil is
+    delivered on topic "mines" before the bridging report arrives."""
+    book = StoryBook(StoriesSettings())
+    replay(book, [article(f"n{i}", t, hours=i) for i, t in enumerate(OTHER_NEWS)])
+    decisions = [book.add(article("mine", MINE, source="AP", hours=4), now=T0)]
+    decisions.append(book.add(article("families", FAMILIES, source="BBC", hours=5), now=T0))
+    if deliver:
+        book.mark_delivered(decisions[1].story_id, "mines", split_sentences(FAMILIES))
+    decisions.append(book.add(article("bridge", BRIDGE, source="DW", hours=6), now=T0))
+    return book, decisions
+
+
+OTHER_NEWS = (WIRE, RUSSIA_LAWSUIT, RUSSIA_QUESTIONS)
+
+
+def test_two_stories_of_one_event_merge_when_one_grows_to_match() -> None:
+    """A report telling both halves of an event merges the two stories; the old id resolves."""
+    book, (mine, families, bridge) = _mine_book()
+    assert mine.kind == families.kind == "new_story" and mine.story_id != families.story_id
+    assert bridge.story_id == mine.story_id  # the larger story keeps its id
+    assert f"{families.story_id} merged into {mine.story_id}" in bridge.reason
+    assert book.resolve(families.story_id) == mine.story_id
+    assert book.resolve(mine.story_id) == mine.story_id
+    assert book.resolve("st-unknown") == "st-unknown"
+    assert book.merged_ids(families.story_id) == (families.story_id,)
+    assert book.story_of("families") == book.story_of("mine") == mine.story_id
+    info = book.story(families.story_id)
+    assert info is not None and info.id == mine.story_id
+    assert info.outlets == ("AP", "BBC", "DW") and info.title.startswith("Rescuers searched")
+    assert len(book) == len(OTHER_NEWS) + 1
+
+
+def test_what_was_delivered_on_a_merged_story_stays_told() -> None:
+    """Sentences sent under the merged-away id are not new again under the surviving one."""
+    book, (mine, families, _) = _mine_book(deliver=True)
+    vigil = article("families", FAMILIES, source="BBC", hours=5)
+    assert book.novelty(mine.story_id, "mines", vigil) == ()
+    assert book.novelty(families.story_id, "mines", vigil) == ()
+    book.mark_delivered(families.story_id, "mines", split_sentences(MINE))
+    assert book.novelty(mine.story_id, "mines", article("mine", MINE, hours=4)) == ()
+
+
+def test_a_merge_reaches_other_processes_and_the_store() -> None:
+    """The merged-away story is reported removed; the survivor's record carries its id."""
+    settings = StoriesSettings()
+    book = StoryBook(settings)
+    replay(book, [article(f"n{i}", t, hours=i) for i, t in enumerate(OTHER_NEWS)])
+    book.add(article("mine", MINE, source="AP", hours=4), now=T0)
+    families = book.add(article("families", FAMILIES, source="BBC", hours=5), now=T0)
+    other = StoryBook.from_records(settings, _roundtrip(book.to_records()))
+    book.changed_records()
+    bridge = book.add(article("bridge", BRIDGE, source="DW", hours=6), now=T0)
+    records, removed = book.changed_records()
+    assert removed == [families.story_id]
+    assert _by_id(records)[bridge.story_id]["merged"] == [families.story_id]
+    other.absorb(_roundtrip(records), removed)
+    assert other.resolve(families.story_id) == bridge.story_id
+    assert other.story_of("families") == bridge.story_id
+    assert _by_id(other.to_records()) == _by_id(book.to_records())
+    again = StoryBook.from_records(settings, _roundtrip(book.to_records()))
+    assert again.resolve(families.story_id) == bridge.story_id
+    assert again.merged_ids(bridge.story_id) == (families.story_id,)
+
+
+def test_a_record_listing_a_merge_replaces_the_story_held_here() -> None:
+    """A process that still holds the merged-away story drops it when the survivor arrives."""
+    settings = StoriesSettings()
+    book, (_, families, bridge) = _mine_book()
+    other = StoryBook(settings)
+    replay(other, [article("families", FAMILIES, source="BBC", hours=5)])
+    other.changed_records()
+    survivor = [r for r in book.to_records() if r["id"] == bridge.story_id]
+    other.absorb(_roundtrip(survivor), [])
+    assert other.resolve(families.story_id) == bridge.story_id
+    assert other.story_of("families") == bridge.story_id and len(other) == 1
+    assert other.changed_records() == ([], [families.story_id])
+
+
+def test_aliases_expire_with_their_story() -> None:
+    """Once the surviving story leaves the window, the merged-away id is unknown again."""
+    book, (_, families, bridge) = _mine_book()
+    book.expire(T0 + timedelta(days=5))
+    assert book.story(families.story_id) is None
+    assert book.resolve(families.story_id) == families.story_id
+    assert book.merged_ids(bridge.story_id) == ()

@@ -225,6 +225,20 @@ class StoriesSettings(_Section):
         "is measured (see headline_owner_share): with 3 and 0.6, a story needs five articles "
         "on a term to own it",
     )
+    merge_similarity: float = Field(
+        0.2,
+        gt=0,
+        le=1,
+        description="TF-IDF cosine between two stories' centroids (halved every "
+        "similarity_half_life of time between them) from which a story that grew and another "
+        "one are merged: the smaller into the larger, whose id the smaller one's resolves to",
+    )
+    merge_central_terms: int = Field(
+        2,
+        ge=1,
+        description="terms, names included, that two stories must share among those carried by "
+        "headline_owner_central of each one's articles before they merge",
+    )
     paraphrase_overlap: float = Field(
         0.6,
         gt=0,

@@ -12,8 +12,12 @@ Identity in layers, after the entry id and canonical URL checked upstream:
    *owns* one of its terms (most recent articles carrying the term are in that story, and
    it is central to the story: `headline_owner_share`, `headline_owner_central`), or the
    story holding `headline_cover` of its TF-IDF weight, names included (a headline is
-   mostly names);
-4. otherwise it starts a story.
+   mostly names; monitor/stories/headlines.py);
+4. otherwise it starts a story;
+5. a story that grew (at 2, 3, 4, 6, 8, 12, ... articles) and another story within the
+   window whose centroid reaches `merge_similarity` and that share `merge_central_terms`
+   central terms are merged, the smaller into the larger (monitor/stories/merging.py);
+   the merged-away id resolves to the survivor from then on (`resolve`).
 
 Time only ever comes in as `now` and the articles' `published`. Stories with no article
 within `window` of `now` are forgotten, with their copies and index entries.
@@ -31,7 +35,7 @@ from hashlib import blake2b
 from typing import Any
 
 from monitor.config import StoriesSettings
-from monitor.stories import fingerprint
+from monitor.stories import fingerprint, headlines, merging
 from monitor.stories.model import Decision, StoryArticle, StoryInfo
 from monitor.stories.novelty import Sentence, Told, analyse, analyse_all
 from monitor.stories.records import (
@@ -60,6 +64,7 @@ QUERY_TERMS = 10  # an article's most significant terms, looked up in the index
 INDEX_TERMS = 12  # a story's most significant terms, under which the index lists it
 MAX_POSTING = 2000  # a term listed for more stories than this is no use to find one
 MAX_CANDIDATES = 30
+MERGE_CANDIDATES = 5  # stories compared with one that grew: listed under most of its central terms
 SHORT_TERMS = 20  # fewer distinct terms: a headline or a one-line summary
 LEAD_SENTENCES = 5  # names are taken from the title and the lead
 MAX_DF_TERMS = 300_000  # beyond this the document frequencies are halved and thinned
@@ -89,6 +94,7 @@ class StoryBook:
         self._spread: dict[str, int] = {}  # term -> members carrying it, summed over stories
         self._documents = 0
         self._swept: datetime | None = None
+        self._aliases: dict[str, str] = {}  # merged-away story id -> the surviving story's id
         # what changed since the last changed_records(): for replicas sharing one store
         self._changed: set[str] = set()
         self._removed: set[str] = set()
@@ -133,6 +139,9 @@ class StoryBook:
 
         self._join(best, article, vector, found_names)
         self._remember(article, best, sig, duplicate_of=None)
+        best, merged = self._merge_grown(best)
+        if merged:
+            reason += f"; {merged}"
         new = best.told.new_sentences(sentences, self.settings.paraphrase_overlap)
         texts = tuple(s.text for s in new)
         if len(texts) >= self.settings.min_new_sentences:
@@ -141,7 +150,7 @@ class StoryBook:
 
     def novelty(self, story_id: str, topic: str, article: StoryArticle) -> tuple[str, ...]:
         """The sentences of `article` not yet delivered for this story on this topic."""
-        story = self._stories.get(story_id)
+        story = self._stories.get(self.resolve(story_id))
         told = story.delivered.get(topic) if story else None
         body = article.text if article.text.strip() else article.title
         sentences = analyse(body)
@@ -152,16 +161,16 @@ class StoryBook:
 
     def mark_delivered(self, story_id: str, topic: str, sentences: Sequence[str]) -> None:
         """Record that `sentences` (all those of every article linked) went out on `topic`."""
-        story = self._stories.get(story_id)
+        story = self._stories.get(self.resolve(story_id))
         if story is None:
             return
         told = story.delivered.setdefault(topic, Told())
         told.tell(analyse("\n".join(sentences)))
-        self._changed.add(story_id)
+        self._changed.add(story.id)
 
     def story(self, story_id: str) -> StoryInfo | None:
         """What a digest shows of a story, or None once it has expired."""
-        story = self._stories.get(story_id)
+        story = self._stories.get(self.resolve(story_id))
         if story is None:
             return None
         members = [self._members[key] for key in story.members]
@@ -184,6 +193,24 @@ class StoryBook:
         """The story an article key joined, while it is in the window."""
         member = self._members.get(key)
         return member.story_id if member else None
+
+    def resolve(self, story_id: str) -> str:
+        """The id a story goes by now: a story merged into another resolves to that one.
+
+        Ids not known here (expired, or never seen) are returned as they are.
+        """
+        if story_id in self._stories:
+            return story_id
+        return self._aliases.get(story_id, story_id)
+
+    def merged_ids(self, story_id: str) -> tuple[str, ...]:
+        """The ids of the stories merged into this one (resolved first), oldest merge first.
+
+        Matches stored under any of them belong to the story: "also reported by" and
+        the digests a development follows up are looked up under all of these ids.
+        """
+        story = self._stories.get(self.resolve(story_id))
+        return tuple(story.merged) if story else ()
 
     def __len__(self) -> int:
         return len(self._stories)
@@ -284,6 +311,12 @@ class StoryBook:
         story = story_from(record)
         if story.id in self._stories:
             self._drop(story.id)
+        self._aliases.pop(story.id, None)
+        for old in story.merged:  # merged there: this book forgets them too
+            if old in self._stories:
+                self._drop(old)
+                self._removed.add(old)
+            self._aliases[old] = story.id
         self._stories[story.id] = story
         self._index(story)
         self._spread_add(story.tally, 1)
@@ -313,12 +346,64 @@ class StoryBook:
     def _drop(self, story_id: str) -> None:
         """Forget one story with its members, copies and index entries."""
         story = self._stories.pop(story_id)
+        for old in story.merged:
+            self._aliases.pop(old, None)
         self._unindex(story)
         self._spread_add(story.tally, -1)
         for key in story.members:
             if self._members.get(key) is not None and self._members[key].story_id == story_id:
                 del self._members[key]
                 self._bands.remove(key)
+
+    # -- merging ----------------------------------------------------------------------
+
+    def _merge_grown(self, story: Story) -> tuple[Story, str]:
+        """Merge a story that just grew with the one that tells the same event, if any.
+
+        Candidates are the stories listed under the grown story's central terms; the
+        closest one that passes `merge_similarity` and shares `merge_central_terms`
+        central terms is merged, the smaller into the larger. Returns the surviving
+        story and why.
+        """
+        settings = self.settings
+        if not merging.due(len(story.members)):
+            return story, ""
+        hits: Counter[str] = Counter()
+        for term in merging.central_terms(story, settings.headline_owner_central):
+            posting = self._postings.get(term, ())
+            if len(posting) <= MAX_POSTING:
+                hits.update(posting)
+        del hits[story.id]
+        ranked = heapq.nsmallest(MERGE_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
+        # a partner shares merge_central_terms central terms: it is listed under as many
+        near = [self._stories[i] for i, n in ranked if n >= settings.merge_central_terms]
+        found = merging.partner(story, near, settings)
+        if found is None:
+            return story, ""
+        other, cosine, shared = found
+        into, gone = merging.survivor(story, other)
+        self._merge(into, gone)
+        why = f"{gone.id} merged into {into.id}: cosine {cosine:.2f}, both about "
+        return into, why + ", ".join(shared[:5])
+
+    def _merge(self, into: Story, gone: Story) -> None:
+        """Merge story `gone` into `into`; `gone`'s id (and those merged into it) resolve
+        to `into` from now on, and it is reported removed."""
+        for story in (into, gone):
+            self._unindex(story)
+            self._spread_add(story.tally, -1)
+        del self._stories[gone.id]
+        members = self._members
+        merging.combine(into, gone, size=VECTOR_TERMS, published=lambda key: members[key].published)
+        for key in gone.members:
+            members[key].story_id = into.id
+        for old in (gone.id, *gone.merged):
+            self._aliases[old] = into.id
+        self._spread_add(into.tally, 1)
+        self._index(into)
+        self._changed.add(into.id)
+        self._changed.discard(gone.id)
+        self._removed.add(gone.id)
 
     # -- identity -------------------------------------------------------------------
 
@@ -361,15 +446,17 @@ class StoryBook:
             if len(posting) <= MAX_POSTING:
                 hits.update(posting)
         short = len(vector) < SHORT_TERMS
+        ranked = heapq.nsmallest(MAX_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
         if short:  # a headline: one term the story owns, or its shared terms, may be enough
-            found, why = self._owner_for_headline(article, vector, hits)
+            near = [self._stories[story_id] for story_id, _ in ranked]
+            settings, when = self.settings, article.published
+            found, why = headlines.by_owner(vector, near, self._spread, when, settings)
             if found is None:
-                found, why = self._best_for_headline(article, vector, hits)
+                found, why = headlines.by_cover(vector, near, when, settings)
             if found is not None:
                 return found, why
         best: tuple[float, str, Story, str] | None = None
         closest = (0.0, "")
-        ranked = heapq.nsmallest(MAX_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
         for story_id, _ in ranked:
             story = self._stories[story_id]
             if article.published - story.last > window or story.first - article.published > window:
@@ -400,68 +487,6 @@ class StoryBook:
             tail = f" (closest {closest[1]}, cosine {closest[0]:.2f})" if closest[1] else ""
             return None, f"no story within {window} shares enough{tail}"
         return best[2], best[3]
-
-    def _best_for_headline(
-        self, article: StoryArticle, vector: dict[str, float], hits: Counter[str]
-    ) -> tuple[Story | None, str]:
-        """The story holding the largest share of a headline's TF-IDF mass, if enough."""
-        total = sum(vector.values()) or 1.0
-        best: tuple[float, str, Story, list[str]] | None = None
-        ranked = heapq.nsmallest(MAX_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
-        for story_id, _ in ranked:
-            story = self._stories[story_id]
-            gap = max(article.published - story.last, story.first - article.published)
-            if gap > self.settings.window:
-                continue
-            shared = [t for t in vector if t in story.centroid]
-            cover = sum(vector[t] for t in shared) / total
-            cover *= 0.5 ** (max(gap, timedelta(0)) / self.settings.similarity_half_life)
-            if cover >= self.settings.headline_cover and (not best or (cover, story_id) > best[:2]):
-                best = (cover, story_id, story, shared)
-        if best is None:
-            return None, ""
-        shared = sorted(best[3], key=lambda t: (-vector[t], t))
-        why = f"same story as {best[1]}: headline terms in the story {best[0]:.0%}, shared terms "
-        return best[2], why + ", ".join(shared[:5])
-
-    def _owner_for_headline(
-        self, article: StoryArticle, vector: dict[str, float], hits: Counter[str]
-    ) -> tuple[Story | None, str]:
-        """The story that owns terms of a headline: it holds most articles carrying them.
-
-        A headline shares a term or two with its story ("Japan says Bitcoin not currency"
-        with the Mt. Gox story), too few for a cosine; but when nearly every recent article
-        carrying "bitcoin" is in one story, and the term is central to it, the headline
-        belongs there. Ownership is smoothed (`headline_owner_smoothing` phantom articles
-        carrying the term elsewhere), so that a passing word shared by two or three
-        articles do not own a term, and halved every similarity_half_life.
-        """
-        settings = self.settings
-        best: tuple[float, str, Story, list[str]] | None = None
-        ranked = heapq.nsmallest(MAX_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
-        for story_id, _ in ranked:
-            story = self._stories[story_id]
-            gap = max(article.published - story.last, story.first - article.published)
-            if gap > settings.window:
-                continue
-            decay = 0.5 ** (max(gap, timedelta(0)) / settings.similarity_half_life)
-            central = settings.headline_owner_central * len(story.members)
-            smoothing = settings.headline_owner_smoothing
-            owned, score = [], 0.0
-            for term, weight in vector.items():
-                carried = story.tally.get(term, 0)
-                if carried < central or not carried:
-                    continue
-                share = carried / (self._spread[term] + smoothing) * decay
-                if share >= settings.headline_owner_share:
-                    owned.append(term)
-                    score += weight * share
-            if owned and (best is None or (score, story_id) > best[:2]):
-                best = (score, story_id, story, owned)
-        if best is None:
-            return None, ""
-        owned = sorted(best[3], key=lambda t: (-vector[t], t))
-        return best[2], f"same story as {best[1]}: it holds most articles on " + ", ".join(owned)
 
     # -- state changes --------------------------------------------------------------
 

@@ -95,6 +95,14 @@ class Told:
             self.add(sentence.terms, sentence.names, sentence.numbers)
         return new
 
+    def update(self, other: Told) -> None:
+        """Take in everything `other` has told (two stories merged into one)."""
+        for found in other.sentences:
+            self.add(frozenset(found), frozenset(), frozenset())
+        self.vocabulary |= other.vocabulary
+        self.names |= other.names
+        self.numbers |= other.numbers
+
     def copy(self) -> Told:
         other = Told()
         for found in self.sentences:

@@ -42,6 +42,7 @@ class Story:
     # how many of the members carry each centroid term (what the story is about, by count)
     tally: dict[str, int] = field(default_factory=dict)
     norm: float = 1.0  # Euclidean norm of the centroid, kept with it (derived, not persisted)
+    merged: list[str] = field(default_factory=list)  # ids of the stories merged into this one
 
     def top_terms(self, n: int) -> tuple[str, ...]:
         ranked = heapq.nsmallest(n, self.centroid.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -64,6 +65,7 @@ def story_record(story: Story, members: dict[str, Member]) -> dict[str, Any]:
         "tally": story.tally,
         "told": story.told.to_record(),
         "delivered": {topic: told.to_record() for topic, told in story.delivered.items()},
+        "merged": story.merged,
         "members": [
             {
                 "key": m.key,
@@ -90,6 +92,7 @@ def story_from(record: dict[str, Any]) -> Story:
         told=Told.from_record(record["told"]),
         delivered={t: Told.from_record(r) for t, r in record["delivered"].items()},
         tally={str(t): int(n) for t, n in record.get("tally", {}).items()},
+        merged=[str(old) for old in record.get("merged", ())],
     )
     story.set_centroid(story.centroid)
     return story

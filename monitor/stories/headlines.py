@@ -1,0 +1,92 @@
+"""Where a headline-only item goes when it has too few terms for a cosine (pure).
+
+A headline shares a term or two with its story; two rules take it in anyway:
+
+- `by_owner`: the story that *owns* one of its terms, holding most of the recent articles
+  carrying it, with the term central to the story;
+- `by_cover`: the story whose centroid holds `headline_cover` of the headline's TF-IDF
+  weight, names included (a headline is mostly names).
+
+Both halve their score every `similarity_half_life` between the item and the story.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from monitor.config import StoriesSettings
+from monitor.stories.records import Story
+
+
+def _decay(story: Story, when: datetime, settings: StoriesSettings) -> float | None:
+    """How much a story's score is kept at `when`; None when it is beyond the window."""
+    gap = max(when - story.last, story.first - when)
+    if gap > settings.window:
+        return None
+    decay: float = 0.5 ** (max(gap, timedelta(0)) / settings.similarity_half_life)
+    return decay
+
+
+def by_cover(
+    vector: dict[str, float],
+    candidates: Sequence[Story],
+    when: datetime,
+    settings: StoriesSettings,
+) -> tuple[Story | None, str]:
+    """The story holding the largest share of a headline's TF-IDF mass, if enough."""
+    total = sum(vector.values()) or 1.0
+    best: tuple[float, str, Story, list[str]] | None = None
+    for story in candidates:
+        decay = _decay(story, when, settings)
+        if decay is None:
+            continue
+        shared = [t for t in vector if t in story.centroid]
+        cover = sum(vector[t] for t in shared) / total * decay
+        if cover >= settings.headline_cover and (not best or (cover, story.id) > best[:2]):
+            best = (cover, story.id, story, shared)
+    if best is None:
+        return None, ""
+    shared = sorted(best[3], key=lambda t: (-vector[t], t))
+    why = f"same story as {best[1]}: headline terms in the story {best[0]:.0%}, shared terms "
+    return best[2], why + ", ".join(shared[:5])
+
+
+def by_owner(
+    vector: dict[str, float],
+    candidates: Sequence[Story],
+    spread: Mapping[str, int],
+    when: datetime,
+    settings: StoriesSettings,
+) -> tuple[Story | None, str]:
+    """The story that owns terms of a headline: it holds most articles carrying them.
+
+    A headline shares a term or two with its story ("Japan says Bitcoin not currency"
+    with the Mt. Gox story), too few for a cosine; but when nearly every recent article
+    carrying "bitcoin" is in one story (`spread`: articles carrying each term, over all
+    stories), and the term is central to it, the headline belongs there. Ownership is
+    smoothed (`headline_owner_smoothing` phantom articles carrying the term elsewhere),
+    so that a passing word shared by two or three articles does not own a term.
+    """
+    best: tuple[float, str, Story, list[str]] | None = None
+    smoothing = settings.headline_owner_smoothing
+    for story in candidates:
+        decay = _decay(story, when, settings)
+        if decay is None:
+            continue
+        central = settings.headline_owner_central * len(story.members)
+        owned, score = [], 0.0
+        for term, weight in vector.items():
+            carried = story.tally.get(term, 0)
+            if carried < central or not carried:
+                continue
+            share = carried / (spread[term] + smoothing) * decay
+            if share >= settings.headline_owner_share:
+                owned.append(term)
+                score += weight * share
+        if owned and (best is None or (score, story.id) > best[:2]):
+            best = (score, story.id, story, owned)
+    if best is None:
+        return None, ""
+    owned = sorted(best[3], key=lambda t: (-vector[t], t))
+    return best[2], f"same story as {best[1]}: it holds most articles on " + ", ".join(owned)
