@@ -49,6 +49,12 @@ class SharedStories:
     def save(self, now: datetime) -> None:
         records, removed = self.book.changed_records()
         if records or removed:
+            # a story that took others in lists them: their matches are renamed to it
+            renamed = {old: r["id"] for r in records for old in r.get("merged", ())}
             self.revision = self.store.save_story_changes(
-                records, removed, now, keep_removed=2 * self.book.settings.window
+                records,
+                removed,
+                now,
+                keep_removed=2 * self.book.settings.window,
+                renamed=renamed,
             )

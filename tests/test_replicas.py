@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -284,3 +285,32 @@ def test_check_names_a_lease_too_short_and_a_store_url_that_is_no_database(
     out = capsys.readouterr().out
     assert "store.lease: 0:00:30 is shorter than twice fetch.timeout" in out
     assert "store.url: use sqlite:///FILE or postgresql://" in out
+
+
+class MergingBook:
+    """Stands in for a StoryBook that has just merged story st-a into st-b."""
+
+    settings = StoriesSettings()
+
+    def changed_records(self) -> tuple[list[dict[str, object]], list[str]]:
+        record = {"id": "st-b", "type": "story", "last": NOW.isoformat(), "merged": ["st-a"]}
+        return [record], ["st-a"]
+
+
+def test_matches_of_a_merged_story_follow_it(store_url: str) -> None:
+    store = Store(store_url)
+    store.migrate()
+    store.record_entries([], [replace(match(), story_id="st-a")], NOW, {})
+    store.record_entries([], [replace(match(url="https://e.org/b"), story_id="st-b")], NOW, {})
+
+    SharedStories(store, MergingBook(), 0).save(NOW)  # type: ignore[arg-type]
+
+    assert [url for _, url in store.story_reports(["st-b"])["st-b"]] == [
+        "https://e.org/a",
+        "https://e.org/b",
+    ]
+    assert store.story_reports(["st-a"]) == {}
+    records, _, revision = store.story_changes_since(0)
+    assert [r["id"] for r in records] == ["st-b"] and revision == 1
+    assert store.story_changes_since(1) == ([], [], 1)
+    store.close()

@@ -554,12 +554,17 @@ class Store:
         removed: Sequence[str],
         now: datetime,
         keep_removed: timedelta,
+        renamed: Mapping[str, str] | None = None,
     ) -> int:
         """Upsert changed records and mark removed stories, as one new revision; return it.
 
+        `renamed` maps stories merged away to the story that took them: their stored
+        matches follow, so "also reported by" and threading see one story.
         "removed" rows older than `keep_removed` are deleted: every replica has read them.
         """
         with self.engine.begin() as conn:
+            for old, new in (renamed or {}).items():
+                conn.execute(update(matches).where(matches.c.story_id == old).values(story_id=new))
             revision = (conn.scalar(select(func.max(story_records.c.revision))) or 0) + 1
             rows = [
                 {

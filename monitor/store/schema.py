@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -132,6 +133,8 @@ matches = Table(
     Column("digest_key", String(200), ForeignKey("digests.key")),
     UniqueConstraint("topic", "url", name="uq_matches_topic_url"),
 )
+# stories are looked up by id: "also reported by", threading, merged stories renamed (0011)
+story_index = Index("ix_matches_story_id", matches.c.story_id)
 
 deliveries = Table(
     "deliveries",
@@ -253,4 +256,5 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
         "0010_story_revisions",
         lambda conn: _add_missing_columns(conn, story_records, "revision"),
     ),
+    ("0011_story_index", lambda conn: story_index.create(conn, checkfirst=True)),
 ]
