@@ -253,24 +253,42 @@ class Store:
         if only_due:  # due by `due_by` (default: now), e.g. the start of the cycle
             due = due_by or now
             wanted.append(or_(feeds.c.next_check.is_(None), feeds.c.next_check <= due))
+        order = (feeds.c.next_check.is_not(None), feeds.c.next_check, feeds.c.url)
+        rows = self._claim(feeds.c.url, wanted, order, limit, owner, now + lease)
+        never = datetime.min.replace(tzinfo=UTC)  # never polled: first
+        claimed = [ClaimedFeed(_feed_state(row), _hint(row)) for row in rows]
+        return sorted(claimed, key=lambda c: (c.state.next_check or never, c.url))
+
+    def _claim(
+        self,
+        key: Any,
+        wanted: Sequence[Any],
+        order: Sequence[Any],
+        limit: int | None,
+        owner: str,
+        until: datetime,
+    ) -> Sequence[Any]:
+        """Mark the rows of `key`'s table that match `wanted` as `owner`'s until `until`.
+
+        Rows another transaction has locked are skipped, not waited for (PostgreSQL's
+        SKIP LOCKED; SQLite, with one writer, ignores it). Returns the claimed rows.
+        """
+        table = key.table
         chosen = (
-            select(feeds.c.url)
+            select(key)
             .where(and_(*wanted))
-            .order_by(feeds.c.next_check.is_not(None), feeds.c.next_check, feeds.c.url)
+            .order_by(*order)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
         claim = (
-            update(feeds)
-            .where(feeds.c.url.in_(chosen.scalar_subquery()))
-            .values(claimed_by=owner, claim_until=now + lease)
-            .returning(*feeds.c)
+            update(table)
+            .where(key.in_(chosen.scalar_subquery()))
+            .values(claimed_by=owner, claim_until=until)
+            .returning(*table.c)
         )
         with self.engine.begin() as conn:
-            rows = conn.execute(claim).mappings().all()
-        never = datetime.min.replace(tzinfo=UTC)  # never polled: first
-        claimed = [ClaimedFeed(_feed_state(row), _hint(row)) for row in rows]
-        return sorted(claimed, key=lambda c: (c.state.next_check or never, c.url))
+            return conn.execute(claim).mappings().all()
 
     def save_feed_state(
         self, state: FeedState, *, title: str | None = None, hint: timedelta | None = None
@@ -684,20 +702,7 @@ class Store:
         ]
         if not ignore_backoff:
             wanted.append(deliveries.c.next_attempt <= now)
-        chosen = (
-            select(deliveries.c.id)
-            .where(and_(*wanted))
-            .order_by(deliveries.c.id)
-            .with_for_update(skip_locked=True)
-        )
-        claim = (
-            update(deliveries)
-            .where(deliveries.c.id.in_(chosen.scalar_subquery()))
-            .values(claimed_by=owner, claim_until=now + lease)
-            .returning(*deliveries.c)
-        )
-        with self.engine.begin() as conn:
-            rows = conn.execute(claim).mappings().all()
+        rows = self._claim(deliveries.c.id, wanted, (deliveries.c.id,), None, owner, now + lease)
         return sorted((_delivery(row) for row in rows), key=lambda d: d.id)
 
     def deliveries(self, status: DeliveryStatus | None = None) -> list[Delivery]:
