@@ -1,0 +1,279 @@
+"""Feed state and claims, entries seen and the matches they made.
+
+A feed is *claimed* before it is polled (`claim_feeds`: `FOR UPDATE SKIP LOCKED` and
+a lease), so replicas never poll one feed in the same interval; saving the poll's
+outcome ends the claim, and a process that dies frees its claims at the lease's end.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    func,
+    insert,
+    or_,
+    select,
+)
+
+from monitor.models import (
+    Entry,
+    FeedState,
+    Match,
+)
+from monitor.store.base import StoreBase
+from monitor.store.rows import (
+    ClaimedFeed,
+    SeenEntry,
+    _feed_state,
+    _hint,
+    _match,
+    _match_values,
+)
+from monitor.store.schema import (
+    entries,
+    feeds,
+    matches,
+    queue,
+)
+
+
+class PollStore(StoreBase):
+    """Feeds, entries and matches."""
+
+    def feed_state(self, url: str) -> FeedState:
+        return self.feed_schedule(url)[0]
+
+    def feed_schedule(self, url: str) -> tuple[FeedState, timedelta | None]:
+        """The feed's state and the interval its last document asked for (None: nothing)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(feeds).where(feeds.c.url == url)).mappings().first()
+        if not row:
+            return FeedState(url=url), None
+        return _feed_state(row), _hint(row)
+
+    def feed_states(self) -> list[FeedState]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(feeds).order_by(feeds.c.url)).mappings().all()
+        return [_feed_state(row) for row in rows]
+
+    def sync_feeds(self, urls: Sequence[str]) -> None:
+        """Give every configured feed a row, so it can be claimed before its first poll."""
+        if not urls:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert_ignoring_duplicates(feeds),
+                [{"url": url, "consecutive_failures": 0} for url in urls],
+            )
+
+    def claim_feeds(
+        self,
+        owner: str,
+        urls: Sequence[str],
+        now: datetime,
+        lease: timedelta,
+        *,
+        limit: int | None = None,
+        only_due: bool = True,
+        due_by: datetime | None = None,
+    ) -> list[ClaimedFeed]:
+        """Claim up to `limit` of `urls` that are due and not claimed; return them, latest first.
+
+        A claim lasts until the feed's state is saved, or until `now + lease` if the
+        process dies first. Rows another process is claiming right now are skipped,
+        not waited for, so replicas never poll the same feed in the same interval.
+        """
+        if not urls:
+            return []
+        wanted = [
+            feeds.c.url.in_(urls),
+            or_(feeds.c.claim_until.is_(None), feeds.c.claim_until <= now),
+        ]
+        if only_due:  # due by `due_by` (default: now), e.g. the start of the cycle
+            due = due_by or now
+            wanted.append(or_(feeds.c.next_check.is_(None), feeds.c.next_check <= due))
+        order = (feeds.c.next_check.is_not(None), feeds.c.next_check, feeds.c.url)
+        rows = self._claim(feeds.c.url, wanted, order, limit, owner, now + lease)
+        never = datetime.min.replace(tzinfo=UTC)  # never polled: first
+        claimed = [ClaimedFeed(_feed_state(row), _hint(row)) for row in rows]
+        return sorted(claimed, key=lambda c: (c.state.next_check or never, c.url))
+
+    def save_feed_state(
+        self, state: FeedState, *, title: str | None = None, hint: timedelta | None = None
+    ) -> None:
+        """Save the state; `title` and `hint` only when given (a 304 keeps the last ones)."""
+        with self.engine.begin() as conn:
+            self._save_feed_state(conn, state, title, hint)
+
+    def _save_feed_state(
+        self, conn: Connection, state: FeedState, title: str | None, hint: timedelta | None
+    ) -> None:
+        conn.execute(
+            self._feed_state_upsert(),
+            {
+                "url": state.url,
+                "etag": state.etag,
+                "last_modified": state.last_modified,
+                "last_checked": state.last_checked,
+                "last_success": state.last_success,
+                "last_error": state.last_error,
+                "last_error_class": state.last_error_class,
+                "consecutive_failures": state.consecutive_failures,
+                "next_check": state.next_check,
+                "title": title,
+                "hint_seconds": None if hint is None else hint.total_seconds(),
+                "claimed_by": None,  # the poll is over: its claim ends with its outcome
+                "claim_until": None,
+            },
+        )
+
+    def _feed_state_upsert(self) -> Any:
+        """One statement for every state saved, so it is compiled once (a 304 costs little).
+
+        A title or hint not given (None) keeps the stored one: a 304 carries no document.
+        """
+        if self._state_upsert is None:
+            upsert = self._upsert(feeds)
+            new = upsert.excluded
+            kept = {"title": func.coalesce(new.title, feeds.c.title)}
+            kept["hint_seconds"] = func.coalesce(new.hint_seconds, feeds.c.hint_seconds)
+            fields = [c.name for c in feeds.c if c.name not in ("url", "title", "hint_seconds")]
+            self._state_upsert = upsert.on_conflict_do_update(
+                index_elements=["url"], set_={**{f: new[f] for f in fields}, **kept}
+            )
+        return self._state_upsert
+
+    def unseen(
+        self, feed_url: str, batch: Sequence[Entry], *, first_read: bool = False
+    ) -> list[Entry]:
+        """The entries of `batch` this feed has not delivered before, in feed order, once each.
+
+        `first_read`: the feed was never read, so nothing needs looking up.
+        """
+        keys = [] if first_read else [entry.key for entry in batch]
+        seen: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 500):  # stay under SQLite's variable limit
+                chunk = keys[start : start + 500]
+                seen.update(
+                    conn.scalars(
+                        select(entries.c.key).where(
+                            entries.c.feed_url == feed_url, entries.c.key.in_(chunk)
+                        )
+                    )
+                )
+        fresh: dict[str, Entry] = {}
+        for entry in batch:
+            if entry.key not in seen:
+                fresh.setdefault(entry.key, entry)
+        return list(fresh.values())
+
+    def record_entries(
+        self,
+        new: Iterable[Entry],
+        found: Iterable[Match],
+        now: datetime,
+        routes: Mapping[str, Sequence[str]] | None = None,
+        *,
+        feed: tuple[FeedState, str | None, timedelta | None] | None = None,
+    ) -> int:
+        """Store matches, queue them, mark entries seen and save `feed` state: one transaction.
+
+        A match whose story (topic + canonical URL) is already known is skipped.
+        Returns the number of matches added.
+        """
+        added = 0
+        with self.engine.begin() as conn:
+            for match in found:
+                exists = conn.scalar(
+                    select(func.count())
+                    .select_from(matches)
+                    .where(matches.c.topic == match.topic, matches.c.url == match.url)
+                )
+                if exists:
+                    continue
+                inserted = conn.execute(
+                    insert(matches).values(**_match_values(match), created=now)
+                ).inserted_primary_key
+                assert inserted is not None
+                match_id = inserted[0]
+                if not match.alert:
+                    continue  # folded into its story ("also reported by"): no digest
+                for channel in (routes or {}).get(match.topic, ()):
+                    conn.execute(
+                        insert(queue).values(
+                            match_id=match_id, topic=match.topic, channel=channel, created=now
+                        )
+                    )
+                added += 1
+            rows = [
+                {
+                    "feed_url": entry.feed_url,
+                    "key": entry.key,
+                    "first_seen": now,
+                    "title": entry.title,
+                    "summary": entry.summary,
+                    "link": entry.link,
+                }
+                for entry in new
+            ]
+            if rows:  # one statement; an entry a concurrent poll stored first is skipped
+                conn.execute(self._insert_ignoring_duplicates(entries), rows)
+            if feed is not None:  # (state, title, hint): the poll's outcome, same transaction
+                self._save_feed_state(conn, *feed)
+        return added
+
+    def recent_matches(self, topic: str, limit: int) -> list[tuple[int, Match, datetime]]:
+        """The topic's latest stories, newest first: (id, match, when found)."""
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    select(matches)
+                    .where(matches.c.topic == topic)
+                    .order_by(matches.c.id.desc())
+                    .limit(limit)
+                )
+                .mappings()
+                .all()
+            )
+        return [(row["id"], _match(row), row["created"]) for row in rows]
+
+    def entries_since(self, since: datetime) -> list[SeenEntry]:
+        """Entries first seen since `since`, with the text of their article when one was kept."""
+        query = (
+            select(entries, matches.c.text, matches.c.story_id, matches.c.story_reason)
+            .outerjoin(
+                matches,
+                (matches.c.entry_key == entries.c.key) & (matches.c.feed_url == entries.c.feed_url),
+            )
+            .where(entries.c.first_seen >= since)
+            .order_by(entries.c.id)
+        )
+        seen: dict[int, SeenEntry] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query).mappings():
+                seen.setdefault(
+                    row["id"],
+                    SeenEntry(
+                        feed_url=row["feed_url"],
+                        title=row["title"] or "",
+                        summary=row["summary"] or "",
+                        link=row["link"],
+                        first_seen=row["first_seen"],
+                        article_text=row["text"],
+                        story_id=row["story_id"],
+                        story_reason=row["story_reason"],
+                    ),
+                )
+        return list(seen.values())
+
+    def match_counts(self, since: datetime) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(matches.c.topic, func.count())
+                .where(matches.c.created >= since)
+                .group_by(matches.c.topic)
+            ).all()
+        return {topic: count for topic, count in rows}
