@@ -3,12 +3,20 @@
 Feed i lives at http://127.0.0.<2 + i % hosts>:<port>/feed/<i>.xml, spread over `hosts`
 loopback addresses so per-host connection limits act as they would across many sites.
 Even feeds are RSS 2.0, odd ones Atom; each has 20-50 entries. Every request waits a random
-20-300 ms before answering. ETag / If-None-Match is honoured (304). A share of feeds fails
-(HTTP 500). The farm has generations: `POST /_generation?n=k` makes a share of feeds
-(chosen by a seeded RNG, the same in every run) publish one new entry per generation.
+20-300 ms (`--latency`) before answering. ETag / If-None-Match is honoured (304). A share of
+feeds fails (HTTP 500). The farm has generations: `POST /_generation?n=k` makes a share of
+feeds (chosen by a seeded RNG, the same in every run) publish one new entry per generation.
 `GET /_stats` gives requests, 304s, errors and body bytes since `POST /_stats/reset`.
 
+`--small` serves 3-6 short entries per feed whose links are article pages on the farm itself
+(`/article/<i>/<n>.html`), so parsing stays cheap and nothing leaves loopback; with
+`--match-share`, that share of entries (fixed per entry) carries the word MATCH_WORD and
+words of its own, so each is a story of its own. `--log` keeps every feed request (arrival
+time, feed, User-Agent, delay before the answer) for `GET /_log?since=k`: bench/replicas.py
+counts repeated polls with it.
+
     python -m bench.farm --feeds 1000 --hosts 50 --port 8900
+    python -m bench.farm --feeds 5000 --latency 100-300 --small --match-share 0.01 --log
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import argparse
 import asyncio
 import json
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -29,6 +38,7 @@ WORDS = [
     *("deal", "border", "army", "peace", "treaty", "science", "space", "research", "data"),
 ]
 BASE_TIME = datetime(2025, 1, 1, tzinfo=UTC)
+MATCH_WORD = "zephyr"  # in no entry unless chosen by --match-share; a topic's query
 
 
 def feed_url(i: int, *, hosts: int, port: int) -> str:
@@ -49,20 +59,72 @@ def failing(i: int, share: float) -> bool:
     return share > 0 and (i * 2654435761) % 10_000 < share * 10_000
 
 
+def small_entry_count(i: int) -> int:
+    return 3 + (i * 7919) % 4  # 3-6, fixed per feed
+
+
+def matching(i: int, n: int, share: float) -> bool:
+    """Whether entry n of feed i carries MATCH_WORD (the same in every run)."""
+    return share > 0 and random.Random(f"match {i} {n}").random() < share
+
+
 def _text(rng: random.Random, words: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(words))
 
 
-def feed_body(i: int, published: int) -> bytes:
-    """Feed i after it has published `published` extra entries (0 at generation 0)."""
-    count = entry_count(i)
+def _coined(rng: random.Random) -> str:
+    """A made-up word: shared by no other entry, so a matching entry is a story of its own."""
+    return "".join(rng.choice("bcdfgklmnprstvz") + rng.choice("aeiou") for _ in range(4))
+
+
+def _small_entry(i: int, n: int, match_share: float) -> tuple[str, str]:
+    rng = random.Random(i * 100_003 + n)
+    title = _text(rng, 6).capitalize()
+    para = f"<p>{_text(rng, 12)}.</p>"
+    if matching(i, n, match_share):
+        names = [_coined(rng).capitalize() for _ in range(4)]
+        title = f"{MATCH_WORD.capitalize()} {names[0]} {names[1]}: {title.lower()}"
+        para = (
+            f"<p>{names[0]} and {names[1]} met {names[2]} in {names[3]} to sign the "
+            f"{MATCH_WORD} accord on {_text(rng, 4)}.</p><p>{_text(rng, 12).capitalize()} "
+            f"{_coined(rng)} {_coined(rng)}.</p>"
+        )
+    return title, para
+
+
+def article_page(i: int, n: int, match_share: float) -> bytes:
+    """The farm's own page behind entry n of feed i (--small)."""
+    title, para = _small_entry(i, n, match_share)
+    return (
+        f"<!doctype html><html><head><title>{title}</title></head><body><article>"
+        f"<h1>{title}</h1>{para}</article></body></html>"
+    ).encode()
+
+
+def feed_body(
+    i: int,
+    published: int,
+    *,
+    small: bool = False,
+    match_share: float = 0.0,
+    link_base: str = "",
+) -> bytes:
+    """Feed i after it has published `published` extra entries (0 at generation 0).
+
+    `small`: 3-6 short entries linking to `link_base`/article/<i>/<n>.html (the farm itself).
+    """
+    count = small_entry_count(i) if small else entry_count(i)
     items = []
     for n in range(published + count - 1, published - 1, -1):  # newest first
         rng = random.Random(i * 100_003 + n)
         when = BASE_TIME + timedelta(hours=n * 3 + i % 3)
-        title = _text(rng, 8).capitalize()
-        para = " ".join(f"<p>{_text(rng, 25)}.</p>" for _ in range(3))
-        link = f"https://site{i}.example.org/news/{n}-{'-'.join(title.lower().split()[:4])}"
+        if small:
+            title, para = _small_entry(i, n, match_share)
+            link = f"{link_base}/article/{i}/{n}.html"
+        else:
+            title = _text(rng, 8).capitalize()
+            para = " ".join(f"<p>{_text(rng, 25)}.</p>" for _ in range(3))
+            link = f"https://site{i}.example.org/news/{n}-{'-'.join(title.lower().split()[:4])}"
         items.append((n, title, para, link, when))
     if i % 2 == 0:
         body = "".join(
@@ -93,28 +155,55 @@ def feed_body(i: int, published: int) -> bytes:
 
 
 class Farm:
-    def __init__(self, feeds: int, changed: float, failing_share: float, seed: int) -> None:
+    def __init__(
+        self,
+        feeds: int,
+        changed: float,
+        failing_share: float,
+        seed: int,
+        *,
+        latency: tuple[float, float] = (0.020, 0.300),
+        small: bool = False,
+        match_share: float = 0.0,
+        hosts: int = 50,
+        port: int = 8900,
+        keep_log: bool = False,
+    ) -> None:
         self.feeds = feeds
         self.changed = changed
         self.failing_share = failing_share
         self.seed = seed
+        self.latency = latency
+        self.small = small
+        self.match_share = match_share
+        self.hosts = hosts
+        self.port = port
+        self.keep_log = keep_log
+        self.log: list[tuple[float, int, str, float]] = []  # (time.time(), feed, UA, delay)
         self.published = [0] * feeds
         self.cache: dict[int, tuple[str, bytes]] = {}
         self.rng = random.Random(seed)
-        self.stats = {"requests": 0, "not_modified": 0, "errors": 0, "bytes": 0}
+        self.stats = {"requests": 0, "not_modified": 0, "errors": 0, "bytes": 0, "articles": 0}
 
     def body(self, i: int) -> tuple[str, bytes]:
         version = self.published[i]
         cached = self.cache.get(i)
         tag = f'"{i}-{version}"'
         if cached is None or cached[0] != tag:
-            cached = (tag, feed_body(i, version))
+            base = feed_url(i, hosts=self.hosts, port=self.port).split("/feed/")[0]
+            body = feed_body(
+                i, version, small=self.small, match_share=self.match_share, link_base=base
+            )
+            cached = (tag, body)
             self.cache[i] = cached
         return cached
 
     async def feed(self, request: web.Request) -> web.StreamResponse:
         i = int(request.match_info["i"])
-        await asyncio.sleep(self.rng.uniform(0.020, 0.300))
+        delay = self.rng.uniform(*self.latency)
+        if self.keep_log:  # on arrival: a request whose client dies meanwhile still counts
+            self.log.append((time.time(), i, request.headers.get("User-Agent", ""), delay))
+        await asyncio.sleep(delay)
         self.stats["requests"] += 1
         if i >= self.feeds:
             return web.Response(status=404)
@@ -128,6 +217,20 @@ class Farm:
         self.stats["bytes"] += len(body)
         content_type = "application/rss+xml" if i % 2 == 0 else "application/atom+xml"
         return web.Response(body=body, headers={"ETag": tag, "Content-Type": content_type})
+
+    async def article(self, request: web.Request) -> web.Response:
+        i, n = int(request.match_info["i"]), int(request.match_info["n"])
+        await asyncio.sleep(self.rng.uniform(*self.latency))
+        self.stats["articles"] += 1
+        if i >= self.feeds:
+            return web.Response(status=404)
+        page = article_page(i, n, self.match_share)
+        return web.Response(body=page, headers={"Content-Type": "text/html; charset=utf-8"})
+
+    async def get_log(self, request: web.Request) -> web.Response:
+        """Feed requests from `since` on: {"next": k, "rows": [[time, feed, ua, delay], ...]}."""
+        since = int(request.query.get("since", "0"))
+        return web.json_response({"next": len(self.log), "rows": self.log[since:]})
 
     async def generation(self, request: web.Request) -> web.Response:
         n = int(request.query["n"])
@@ -146,9 +249,23 @@ class Farm:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    farm = Farm(args.feeds, args.changed, args.failing, args.seed)
+    low, _, high = args.latency.partition("-")
+    farm = Farm(
+        args.feeds,
+        args.changed,
+        args.failing,
+        args.seed,
+        latency=(float(low) / 1000, float(high or low) / 1000),
+        small=args.small,
+        match_share=args.match_share,
+        hosts=args.hosts,
+        port=args.port,
+        keep_log=args.log,
+    )
     app = web.Application()
     app.router.add_get("/feed/{i:\\d+}.xml", farm.feed)
+    app.router.add_get("/article/{i:\\d+}/{n:\\d+}.html", farm.article)
+    app.router.add_get("/_log", farm.get_log)
     app.router.add_post("/_generation", farm.generation)
     app.router.add_get("/_stats", farm.get_stats)
     app.router.add_post("/_stats/reset", farm.reset_stats)
@@ -170,6 +287,19 @@ def main() -> None:
     )
     parser.add_argument("--failing", type=float, default=0.01, help="share answering HTTP 500")
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument(
+        "--latency", default="20-300", help="answer delay range in ms, e.g. 100-300"
+    )
+    parser.add_argument(
+        "--small", action="store_true", help="3-6 short entries a feed, linking to farm pages"
+    )
+    parser.add_argument(
+        "--match-share",
+        type=float,
+        default=0.0,
+        help=f"share of entries carrying {MATCH_WORD!r} (with --small)",
+    )
+    parser.add_argument("--log", action="store_true", help="keep every feed request for /_log")
     args = parser.parse_args()
     asyncio.run(serve(args))
 
