@@ -10,9 +10,10 @@ Three cycles each, over a loopback farm (bench/farm.py) in its own process:
 news-monitor runs through its real code path (`monitor.service.Runtime.cycle`, a config of N
 feeds and no topics); rss2email runs as a subprocess (`r2e run --no-send`: it fetches,
 parses and records, and sends no mail: news-monitor with no topics sends none either).
-The machine floor is the CPU our feed parsing needs (parse_feed over the farm's documents,
-measured here) divided by the cores. Peak RSS is sampled every 50 ms (main process, and
-main plus its parse workers).
+The machine floor is the CPU our feedparser path needs (rss.parse_xml_feed with the lxml fast
+path off, over the farm's documents, measured here) divided by the cores: the issue defines it
+by feedparser, so the fast path (also measured, and what the cycles use) does not lower it.
+Peak RSS is sampled every 50 ms (main process, and main plus its parse workers).
 """
 
 from __future__ import annotations
@@ -229,24 +230,29 @@ def run_rss2email(
 # --- the floor ------------------------------------------------------------------------
 
 
-def parse_floor(args: argparse.Namespace, urls: list[str]) -> tuple[float, float]:
-    """CPU seconds to parse every farm document once: ours (parse_feed) and bare feedparser."""
+def parse_floor(args: argparse.Namespace, urls: list[str]) -> tuple[float, float, float]:
+    """CPU seconds to parse every farm document once: our feedparser path, bare feedparser,
+    and parse_feed as the service runs it (the lxml fast path where it applies)."""
     import io
 
     import feedparser
 
     from monitor.feeds import parse_feed
+    from monitor.feeds.rss import parse_xml_feed
 
-    ours = bare = 0.0
+    ours = bare = fast = 0.0
     for i, url in enumerate(urls):
         body = feed_body(i, 0)
         started = time.process_time()
-        parse_feed(body, url=url)
+        parse_xml_feed(body, url=url, headers={}, max_entries=500, fast=False)
         ours += time.process_time() - started
         started = time.process_time()
         feedparser.parse(io.BytesIO(body))
         bare += time.process_time() - started
-    return ours, bare
+        started = time.process_time()
+        parse_feed(body, url=url)
+        fast += time.process_time() - started
+    return ours, bare, fast
 
 
 def report(
@@ -259,15 +265,18 @@ def report(
     args: argparse.Namespace,
     parse_cpu: float,
     bare_cpu: float,
+    fast_cpu: float,
 ) -> None:
     print(
         f"\nfeeds={args.feeds} hosts={args.hosts} latency=20-300ms changed={args.changed:.0%} "
         f"failing={args.failing:.0%} cores={cores} fetch.max_connections={args.max_connections} "
         f"fetch.max_per_host={args.max_per_host}"
     )
-    print(f"parse CPU (our parse_feed, all feeds): {parse_cpu:.2f} s", end="")
-    print(f"; bare feedparser: {bare_cpu:.2f} s")
-    print(f"machine floor = parse CPU / cores = {floor:.2f} s\n")
+    print(f"parse CPU, all feeds: our feedparser path {parse_cpu:.2f} s", end="")
+    print(
+        f"; bare feedparser {bare_cpu:.2f} s; parse_feed with the lxml fast path {fast_cpu:.2f} s"
+    )
+    print(f"machine floor = feedparser-path parse CPU / cores = {floor:.2f} s\n")
     header = f"{'cycle':8} {'tool':12} {'wall s':>8} {'cpu s':>8} {'requests':>8} {'304s':>6}"
     header += f" {'errors':>6} {'body MB':>8}"
     print(header)
@@ -317,9 +326,10 @@ def main() -> None:
     finally:
         farm.kill()
         farm.wait()
-    parse_cpu, bare_cpu = parse_floor(args, urls)
+    parse_cpu, bare_cpu, fast_cpu = parse_floor(args, urls)
     cores = os.cpu_count() or 1
-    report(ours, base, parse_cpu / cores, cores, peak, r2e_peak, args, parse_cpu, bare_cpu)
+    floor = parse_cpu / cores
+    report(ours, base, floor, cores, peak, r2e_peak, args, parse_cpu, bare_cpu, fast_cpu)
 
 
 if __name__ == "__main__":
