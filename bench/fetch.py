@@ -55,8 +55,9 @@ class Cycle:
 class Peak:
     """Samples the RSS of this process (and its children) in a thread."""
 
-    def __init__(self, pid: int | None = None) -> None:
+    def __init__(self, pid: int | None = None, *, exclude: frozenset[int] = frozenset()) -> None:
         self.proc = psutil.Process(pid or os.getpid())
+        self.exclude = exclude  # children that are not news-monitor (the feed farm)
         self.main = 0
         self.tree = 0  # sum of RSS: pages shared with the forkserver counted in each process
         self.tree_pss = 0  # sum of PSS: shared pages split between the processes sharing them
@@ -67,7 +68,7 @@ class Peak:
         while not self._stop.is_set():
             try:
                 main = self.proc.memory_info().rss
-                kids = self.proc.children(recursive=True)
+                kids = [c for c in self.proc.children(recursive=True) if c.pid not in self.exclude]
                 rss = main + sum(c.memory_info().rss for c in kids)
                 pss = sum(p.memory_full_info().pss for p in [self.proc, *kids])
             except psutil.Error:
@@ -85,10 +86,13 @@ class Peak:
         self._thread.join()
 
 
-def tree_cpu(proc: psutil.Process) -> float:
-    """CPU seconds of a process and its live children (reaped children included via times)."""
+def tree_cpu(proc: psutil.Process, exclude: frozenset[int] = frozenset()) -> float:
+    """CPU seconds of a process and its live children (reaped children included via times),
+    less the `exclude`d children (the feed farm is a child of this process, not ours)."""
     total = 0.0
     for p in [proc, *proc.children(recursive=True)]:
+        if p.pid in exclude:
+            continue
         try:
             t = p.cpu_times()
             total += t.user + t.system + t.children_user + t.children_system
@@ -135,7 +139,7 @@ def measured(name: str, port: int, run: Any, cpu_of: Any) -> Cycle:
 
 
 def run_ours(
-    args: argparse.Namespace, urls: list[str], workdir: Path, db_dir: Path
+    args: argparse.Namespace, urls: list[str], workdir: Path, db_dir: Path, farm_pid: int
 ) -> tuple[list[Cycle], Peak]:
     from monitor.config import Settings
     from monitor.service import Runtime
@@ -151,6 +155,7 @@ def run_ours(
         feeds=[{"url": url} for url in urls],
     )
     me = psutil.Process()
+    farm = frozenset({farm_pid})
     cycles: list[Cycle] = []
 
     async def main() -> None:
@@ -165,14 +170,14 @@ def run_ours(
 
             def sequence() -> None:
                 farm_call(args.port, "/_generation?n=0", "POST")
-                cycles.append(measured("first", args.port, one, lambda: tree_cpu(me)))
+                cycles.append(measured("first", args.port, one, lambda: tree_cpu(me, farm)))
                 farm_call(args.port, "/_generation?n=1", "POST")
-                cycles.append(measured("steady", args.port, one, lambda: tree_cpu(me)))
-                cycles.append(measured("nothing", args.port, one, lambda: tree_cpu(me)))
+                cycles.append(measured("steady", args.port, one, lambda: tree_cpu(me, farm)))
+                cycles.append(measured("nothing", args.port, one, lambda: tree_cpu(me, farm)))
 
             await asyncio.to_thread(sequence)
 
-    with Peak() as peak:
+    with Peak(exclude=farm) as peak:
         asyncio.run(main())
     return cycles, peak
 
@@ -319,7 +324,7 @@ def main() -> None:
     farm = start_farm(args)
     try:
         with tempfile.TemporaryDirectory(prefix="bench-fetch-") as tmp:
-            ours, peak = run_ours(args, urls, Path(tmp), Path(args.db_dir or tmp))
+            ours, peak = run_ours(args, urls, Path(tmp), Path(args.db_dir or tmp), farm.pid)
             base, r2e_peak = (None, 0)
             if args.baseline == "rss2email":
                 base, r2e_peak = run_rss2email(args, urls, Path(tmp))
