@@ -28,8 +28,10 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import TYPE_CHECKING
 
-from aiohttp import web
+if TYPE_CHECKING:
+    from aiohttp import web
 
 WORDS = [
     *("government", "minister", "election", "market", "storm", "climate", "court", "police"),
@@ -155,6 +157,9 @@ def feed_body(
 
 
 class Farm:
+    # aiohttp is imported where it is used: bench.fetch imports this module for the feed
+    # documents, and its parse workers re-import bench.fetch as their main module, as the
+    # service's workers re-import its (light) entry point.
     def __init__(
         self,
         feeds: int,
@@ -199,6 +204,8 @@ class Farm:
         return cached
 
     async def feed(self, request: web.Request) -> web.StreamResponse:
+        from aiohttp import web
+
         i = int(request.match_info["i"])
         delay = self.rng.uniform(*self.latency)
         if self.keep_log:  # on arrival: a request whose client dies meanwhile still counts
@@ -219,6 +226,8 @@ class Farm:
         return web.Response(body=body, headers={"ETag": tag, "Content-Type": content_type})
 
     async def article(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         i, n = int(request.match_info["i"]), int(request.match_info["n"])
         await asyncio.sleep(self.rng.uniform(*self.latency))
         self.stats["articles"] += 1
@@ -229,10 +238,14 @@ class Farm:
 
     async def get_log(self, request: web.Request) -> web.Response:
         """Feed requests from `since` on: {"next": k, "rows": [[time, feed, ua, delay], ...]}."""
+        from aiohttp import web
+
         since = int(request.query.get("since", "0"))
         return web.json_response({"next": len(self.log), "rows": self.log[since:]})
 
     async def generation(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         n = int(request.query["n"])
         self.published = [0] * self.feeds
         for g in range(1, n + 1):
@@ -241,14 +254,20 @@ class Farm:
         return web.json_response({"generation": n})
 
     async def get_stats(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         return web.json_response(self.stats)
 
     async def reset_stats(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
         self.stats = dict.fromkeys(self.stats, 0)
         return web.json_response(self.stats)
 
 
 async def serve(args: argparse.Namespace) -> None:
+    from aiohttp import web
+
     low, _, high = args.latency.partition("-")
     farm = Farm(
         args.feeds,

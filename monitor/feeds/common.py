@@ -6,7 +6,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -60,6 +60,17 @@ def entry_key(guid: str | None, link: str | None, title: str, summary: str) -> s
     return f"hash:{digest[:32]}"
 
 
+def utc_datetime(value: object) -> datetime | None:
+    """feedparser's UTC time.struct_time as an aware datetime (None when absent or absurd)."""
+    if not value or not isinstance(value, tuple):
+        return None
+    try:
+        year, month, day, hour, minute, second = (int(v) for v in value[:6])
+        return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def newest_first(dates: Sequence[datetime | None], cap: int) -> list[int]:
     """Indexes, in document order, of the `cap` newest items; undated ones rank last."""
     if len(dates) <= cap:
@@ -108,7 +119,7 @@ def plain(value: str, *, html: bool, paragraphs: bool = False) -> str:
     return "\n\n".join(b for b in (collapse(block) for block in blocks) if b)
 
 
-_BLOCK_TAGS = frozenset(
+BLOCK_TAGS = frozenset(
     {
         *("address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figcaption"),
         *("figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main"),
@@ -132,19 +143,19 @@ class _TextOnly(HTMLParser):
             self._skip += 1
         elif tag == "br":
             self.parts.append("\n")
-        elif tag in _BLOCK_TAGS:
+        elif tag in BLOCK_TAGS:
             self.parts.append(self._sep)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br":
             self.parts.append("\n")
-        elif tag in _BLOCK_TAGS:
+        elif tag in BLOCK_TAGS:
             self.parts.append(self._sep)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP_TAGS:
             self._skip = max(0, self._skip - 1)
-        elif tag in _BLOCK_TAGS:
+        elif tag in BLOCK_TAGS:
             self.parts.append(self._sep)
 
     def handle_data(self, data: str) -> None:
