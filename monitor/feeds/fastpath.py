@@ -32,7 +32,7 @@ from feedparser.exceptions import ThingsNobodyCaresAboutButMe
 from feedparser.mixin import _cp1252, _FeedParserMixin
 from feedparser.sanitizer import _HTMLSanitizer, replace_doctype
 from feedparser.urls import _urljoin, make_safe_absolute_uri
-from lxml import etree  # type: ignore[import-untyped]  # no stubs in our lock; Any here
+from lxml import etree
 
 from monitor.feeds.common import (
     BLOCK_TAGS,
