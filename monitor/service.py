@@ -194,23 +194,33 @@ class Runtime:
         done = 0
 
         def claim(limit: int | None) -> list[ClaimedFeed]:
-            # once polled in this cycle, a feed is not claimed again (`once` ignores due times)
-            return self.store.claim_feeds(
+            # `once` takes every feed not yet checked in this cycle, due or not; feeds
+            # falling due during a long cycle wait for the next one
+            claimed = self.store.claim_feeds(
                 self.owner,
-                [url for url in by_url if url not in polled],
                 self.clock(),
                 self.settings.store.lease,
                 limit=limit,
-                only_due=only_due,
-                due_by=now,  # feeds falling due during a long cycle wait for the next one
+                due_by=now if only_due else None,
+                unchecked_since=None if only_due else now,
             )
+            unknown = [c.url for c in claimed if c.url not in by_url]
+            if unknown:  # left claimed: a replica that has them in its config takes them later
+                log.warning(
+                    "feeds in the store but not in this config (replicas should share one "
+                    "config) count=%d first=%s",
+                    len(unknown),
+                    redact_url(unknown[0]),
+                )
+            return [c for c in claimed if c.url in by_url]
 
         async def poll_one(claimed: ClaimedFeed) -> PollReport:
             nonlocal done
             feed = by_url[claimed.url]
             try:
+                # the next check counts from this poll, not from the start of the cycle
                 return await self.pipeline.poll(
-                    feed, now, parser=self.parser, rules=rules, claimed=claimed
+                    feed, self.clock(), parser=self.parser, rules=rules, claimed=claimed
                 )
             except Exception as exc:  # a bug or a store error: this feed only, retried next tick
                 log.exception("poll failed feed_url=%s", redact_url(feed.url))
@@ -221,16 +231,15 @@ class Runtime:
                     progress(done, max(done, total))
 
         reports: list[PollReport] = []
-        polled: set[str] = set()
         running: set[asyncio.Task[PollReport]] = set()
         total, more = 0, True
         while True:
             room = None if batch is None else batch - len(running)
-            if more and (room is None or room > 0):
+            # claim again once half a batch is free: fewer, larger claims
+            if more and (room is None or room >= max(1, batch // 2 if batch else 1)):
                 claimed = claim(room)
                 more = bool(claimed) and batch is not None
                 total += len(claimed)
-                polled.update(c.url for c in claimed)
                 running |= {asyncio.create_task(poll_one(c)) for c in claimed}
             if not running:
                 break

@@ -413,6 +413,7 @@ def test_feed_schedule_migration_on_an_older_database(tmp_path: Path) -> None:
             dict(MIGRATIONS)["0002_feed_schedule"](conn)
             conn.exec_driver_sql("CREATE TABLE deliveries (id INTEGER PRIMARY KEY)")
             dict(MIGRATIONS)["0009_claims"](conn)  # saving a state also ends its claim
+            dict(MIGRATIONS)["0012_feed_claim_order"](conn)  # and reads every feed column
         old.save_feed_state(FeedState(url="http://127.0.0.1/f"), hint=90 * M)
         assert old.feed_schedule("http://127.0.0.1/f") == (
             FeedState(url="http://127.0.0.1/f"),

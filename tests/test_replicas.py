@@ -52,12 +52,12 @@ def test_replicas_split_the_due_feeds_and_never_share_one(pair: tuple[Store, Sto
     one, two = pair
     one.sync_feeds(URLS)
 
-    mine = urls_of(one.claim_feeds("one", URLS, NOW, LEASE, limit=3))
-    theirs = urls_of(two.claim_feeds("two", URLS, NOW, LEASE, limit=3))
+    mine = urls_of(one.claim_feeds("one", NOW, LEASE, limit=3))
+    theirs = urls_of(two.claim_feeds("two", NOW, LEASE, limit=3))
 
     assert len(mine) == 3 and len(theirs) == 2
     assert set(mine) | set(theirs) == set(URLS)
-    assert urls_of(one.claim_feeds("one", URLS, NOW, LEASE)) == []
+    assert urls_of(one.claim_feeds("one", NOW, LEASE)) == []
 
 
 def test_a_saved_poll_ends_the_claim_and_the_next_check_decides(
@@ -65,12 +65,12 @@ def test_a_saved_poll_ends_the_claim_and_the_next_check_decides(
 ) -> None:
     one, two = pair
     one.sync_feeds(URLS[:1])
-    [url] = urls_of(one.claim_feeds("one", URLS[:1], NOW, LEASE))
+    [url] = urls_of(one.claim_feeds("one", NOW, LEASE))
 
     one.save_feed_state(FeedState(url=url, last_success=NOW, next_check=NOW + timedelta(hours=1)))
 
-    assert urls_of(two.claim_feeds("two", URLS[:1], NOW + timedelta(minutes=59), LEASE)) == []
-    assert urls_of(two.claim_feeds("two", URLS[:1], NOW + timedelta(hours=1), LEASE)) == [url]
+    assert urls_of(two.claim_feeds("two", NOW + timedelta(minutes=59), LEASE)) == []
+    assert urls_of(two.claim_feeds("two", NOW + timedelta(hours=1), LEASE)) == [url]
 
 
 def test_a_dead_replicas_feeds_are_taken_over_after_the_lease(
@@ -78,10 +78,10 @@ def test_a_dead_replicas_feeds_are_taken_over_after_the_lease(
 ) -> None:
     one, two = pair
     one.sync_feeds(URLS)
-    assert len(urls_of(one.claim_feeds("one", URLS, NOW, LEASE))) == 5  # then "one" dies
+    assert len(urls_of(one.claim_feeds("one", NOW, LEASE))) == 5  # then "one" dies
 
-    assert urls_of(two.claim_feeds("two", URLS, NOW + LEASE - timedelta(seconds=1), LEASE)) == []
-    assert len(urls_of(two.claim_feeds("two", URLS, NOW + LEASE, LEASE))) == 5
+    assert urls_of(two.claim_feeds("two", NOW + LEASE - timedelta(seconds=1), LEASE)) == []
+    assert len(urls_of(two.claim_feeds("two", NOW + LEASE, LEASE))) == 5
 
 
 def test_once_claims_feeds_not_yet_due_unless_another_holds_them(
@@ -91,10 +91,10 @@ def test_once_claims_feeds_not_yet_due_unless_another_holds_them(
     one.sync_feeds(URLS[:2])
     for url in URLS[:2]:
         one.save_feed_state(FeedState(url=url, next_check=NOW + timedelta(hours=1)))
-    held = urls_of(two.claim_feeds("two", URLS[:2], NOW, LEASE, limit=1, only_due=False))
+    held = urls_of(two.claim_feeds("two", NOW, LEASE, limit=1, unchecked_since=NOW))
 
-    assert urls_of(one.claim_feeds("one", URLS[:2], NOW, LEASE)) == []  # not due
-    assert urls_of(one.claim_feeds("one", URLS[:2], NOW, LEASE, only_due=False)) == [
+    assert urls_of(one.claim_feeds("one", NOW, LEASE)) == []  # not due
+    assert urls_of(one.claim_feeds("one", NOW, LEASE, unchecked_since=NOW)) == [
         u for u in URLS[:2] if u not in held
     ]
 
@@ -143,7 +143,7 @@ def test_claims_race_from_many_connections_without_overlap(postgres_url: str) ->
 
     def claim_all(i: int) -> None:
         start.wait()
-        while batch := stores[i].claim_feeds(f"r{i}", urls, NOW, LEASE, limit=7):
+        while batch := stores[i].claim_feeds(f"r{i}", NOW, LEASE, limit=7):
             got[i] += urls_of(batch)
 
     threads = [threading.Thread(target=claim_all, args=(i,)) for i in range(len(stores))]

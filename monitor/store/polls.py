@@ -5,16 +5,19 @@ a lease), so replicas never poll one feed in the same interval; saving the poll'
 outcome ends the claim, and a process that dies frees its claims at the lease's end.
 """
 
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     Connection,
+    bindparam,
     func,
     insert,
     or_,
     select,
+    update,
 )
 
 from monitor.models import (
@@ -59,46 +62,57 @@ class PollStore(StoreBase):
         return [_feed_state(row) for row in rows]
 
     def sync_feeds(self, urls: Sequence[str]) -> None:
-        """Give every configured feed a row, so it can be claimed before its first poll."""
-        if not urls:
-            return
+        """Make `urls` the feeds to poll: a row each, active; every other row inactive."""
         with self.engine.begin() as conn:
-            conn.execute(
-                self._insert_ignoring_duplicates(feeds),
-                [{"url": url, "consecutive_failures": 0} for url in urls],
-            )
+            if urls:
+                conn.execute(
+                    self._insert_ignoring_duplicates(feeds),
+                    [{"url": url, "consecutive_failures": 0} for url in urls],
+                )
+            conn.execute(update(feeds).values(active=False))
+            if urls:
+                conn.execute(
+                    update(feeds)
+                    .where(feeds.c.url == bindparam("feed"))
+                    .values(active=True, spread=bindparam("spread")),
+                    [{"feed": url, "spread": zlib.crc32(url.encode()) >> 1} for url in urls],
+                )
 
     def claim_feeds(
         self,
         owner: str,
-        urls: Sequence[str],
         now: datetime,
         lease: timedelta,
         *,
         limit: int | None = None,
-        only_due: bool = True,
         due_by: datetime | None = None,
+        unchecked_since: datetime | None = None,
     ) -> list[ClaimedFeed]:
-        """Claim up to `limit` of `urls` that are due and not claimed; return them, latest first.
+        """Claim up to `limit` active feeds that are due and not claimed; return them.
 
-        A claim lasts until the feed's state is saved, or until `now + lease` if the
-        process dies first. Rows another process is claiming right now are skipped,
-        not waited for, so replicas never poll the same feed in the same interval.
+        Due means a next check by `due_by` (default: now); with `unchecked_since`, due
+        or not, every feed not checked since then (`once`). A claim lasts until the
+        feed's state is saved, or until `now + lease` if the process dies first. Rows
+        another process is claiming right now are skipped, not waited for, so replicas
+        never poll one feed at once. Most overdue first; never-polled feeds in an order
+        that mixes hosts.
         """
-        if not urls:
-            return []
         wanted = [
-            feeds.c.url.in_(urls),
+            feeds.c.active.is_(True),
             or_(feeds.c.claim_until.is_(None), feeds.c.claim_until <= now),
         ]
-        if only_due:  # due by `due_by` (default: now), e.g. the start of the cycle
+        if unchecked_since is not None:
+            checked = feeds.c.last_checked
+            wanted.append(or_(checked.is_(None), checked < unchecked_since))
+        else:
             due = due_by or now
             wanted.append(or_(feeds.c.next_check.is_(None), feeds.c.next_check <= due))
-        order = (feeds.c.next_check.is_not(None), feeds.c.next_check, feeds.c.url)
+        order = (feeds.c.next_check.is_not(None), feeds.c.next_check, feeds.c.spread)
         rows = self._claim(feeds.c.url, wanted, order, limit, owner, now + lease)
-        never = datetime.min.replace(tzinfo=UTC)  # never polled: first
+        never = datetime.min.replace(tzinfo=UTC)
+        spread = {row["url"]: row["spread"] or 0 for row in rows}
         claimed = [ClaimedFeed(_feed_state(row), _hint(row)) for row in rows]
-        return sorted(claimed, key=lambda c: (c.state.next_check or never, c.url))
+        return sorted(claimed, key=lambda c: (c.state.next_check or never, spread[c.url]))
 
     def save_feed_state(
         self, state: FeedState, *, title: str | None = None, hint: timedelta | None = None
@@ -139,7 +153,8 @@ class PollStore(StoreBase):
             new = upsert.excluded
             kept = {"title": func.coalesce(new.title, feeds.c.title)}
             kept["hint_seconds"] = func.coalesce(new.hint_seconds, feeds.c.hint_seconds)
-            fields = [c.name for c in feeds.c if c.name not in ("url", "title", "hint_seconds")]
+            skip = ("url", "title", "hint_seconds", "active", "spread")  # kept as they are
+            fields = [c.name for c in feeds.c if c.name not in skip]
             self._state_upsert = upsert.on_conflict_do_update(
                 index_elements=["url"], set_={**{f: new[f] for f in fields}, **kept}
             )

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Connection,
     DateTime,
@@ -73,6 +74,10 @@ feeds = Table(
     # replicas sharing one PostgreSQL split the due feeds this way (see Store.claim_feeds).
     Column("claimed_by", String(200)),
     Column("claim_until", UTCDateTime),
+    # In the configuration of the replicas (set at each start) and a fixed shuffle of
+    # the URLs, so a batch of feeds never polled spreads over many hosts (0012).
+    Column("active", Boolean),
+    Column("spread", Integer),
 )
 
 entries = Table(
@@ -257,4 +262,5 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
         lambda conn: _add_missing_columns(conn, story_records, "revision"),
     ),
     ("0011_story_index", lambda conn: story_index.create(conn, checkfirst=True)),
+    ("0012_feed_claim_order", lambda conn: _add_missing_columns(conn, feeds, "active", "spread")),
 ]
