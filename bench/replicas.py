@@ -676,8 +676,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[Plan, list[int], bool]:
         "--max-per-host",
         type=int,
         default=20,
-        help="fetch.max_per_host (never-polled feeds are claimed in URL order, so a batch "
-        "sits on one or two of the farm's hosts; the default 4 would cap the first round)",
+        help="fetch.max_per_host (20: the replicas' connection cap, not the farm's hosts, "
+        "sets the pace, which is what the scaling ratio is about)",
     )
     parser.add_argument("--claim-batch", type=int, default=50)
     parser.add_argument("--changed", type=float, default=0.05, help="share publishing per step")
