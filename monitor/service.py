@@ -217,6 +217,7 @@ class Runtime:
         async def poll_one(claimed: ClaimedFeed) -> PollReport:
             nonlocal done
             feed = by_url[claimed.url]
+            holding = asyncio.create_task(self._hold_claim(feed.url))
             try:
                 # the next check counts from this poll, not from the start of the cycle
                 return await self.pipeline.poll(
@@ -226,6 +227,7 @@ class Runtime:
                 log.exception("poll failed feed_url=%s", redact_url(feed.url))
                 return PollReport(feed.url, error=f"internal error: {type(exc).__name__}")
             finally:
+                holding.cancel()
                 done += 1
                 if progress is not None:
                     progress(done, max(done, total))
@@ -247,6 +249,19 @@ class Runtime:
             reports += [task.result() for task in finished]
         order = {url: i for i, url in enumerate(by_url)}
         return sorted(reports, key=lambda report: order[report.url])
+
+    async def _hold_claim(self, url: str) -> None:
+        """Renew the claim on a feed while its poll runs (many slow pages can outlast a
+        lease), so no other replica takes it over mid-way. SQLite has no other replica."""
+        if not self.store.shared:
+            return
+        lease = self.settings.store.lease
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 3)
+            try:
+                self.store.extend_claim(url, self.owner, self.clock() + lease)
+            except Exception:  # the database is away: the poll goes on, the lease may lapse
+                log.warning("claim not renewed feed_url=%s", redact_url(url), exc_info=True)
 
     async def deliver(self, *, ignore_backoff: bool) -> tuple[list[str], DrainReport]:
         now = self.clock()

@@ -314,3 +314,15 @@ def test_matches_of_a_merged_story_follow_it(store_url: str) -> None:
     assert [r["id"] for r in records] == ["st-b"] and revision == 1
     assert store.story_changes_since(1) == ([], [], 1)
     store.close()
+
+
+def test_a_long_poll_keeps_its_claim_by_renewing_it(pair: tuple[Store, Store]) -> None:
+    one, two = pair
+    one.sync_feeds(URLS[:1])
+    [url] = urls_of(one.claim_feeds("one", NOW, LEASE))
+
+    assert one.extend_claim(url, "one", NOW + 2 * LEASE)  # renewed while the poll runs
+    assert not two.extend_claim(url, "two", NOW + 3 * LEASE)  # not another's to renew
+
+    assert urls_of(two.claim_feeds("two", NOW + LEASE, LEASE)) == []  # first lease is over
+    assert urls_of(two.claim_feeds("two", NOW + 2 * LEASE, LEASE)) == [url]

@@ -114,6 +114,16 @@ class PollStore(StoreBase):
         claimed = [ClaimedFeed(_feed_state(row), _hint(row)) for row in rows]
         return sorted(claimed, key=lambda c: (c.state.next_check or never, spread[c.url]))
 
+    def extend_claim(self, url: str, owner: str, until: datetime) -> bool:
+        """Hold `owner`'s claim on the feed until `until`; False if the claim is gone."""
+        with self.engine.begin() as conn:
+            held = conn.execute(
+                update(feeds)
+                .where(feeds.c.url == url, feeds.c.claimed_by == owner)
+                .values(claim_until=until)
+            ).rowcount
+        return bool(held)
+
     def save_feed_state(
         self, state: FeedState, *, title: str | None = None, hint: timedelta | None = None
     ) -> None:
