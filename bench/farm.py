@@ -25,6 +25,8 @@ import argparse
 import asyncio
 import json
 import random
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -263,6 +265,19 @@ class Farm:
 
         self.stats = dict.fromkeys(self.stats, 0)
         return web.json_response(self.stats)
+
+
+def launch(arguments: list[str]) -> subprocess.Popen[str]:
+    """Run the farm in a process of its own (`python -m bench.farm ARGUMENTS`), once it serves."""
+    farm = subprocess.Popen(
+        [sys.executable, "-m", "bench.farm", *arguments], stdout=subprocess.PIPE, text=True
+    )
+    assert farm.stdout is not None
+    line = farm.stdout.readline()
+    if '"ready"' not in line:
+        farm.kill()
+        raise SystemExit(f"the farm did not start: {line!r}")
+    return farm
 
 
 async def serve(args: argparse.Namespace) -> None:

@@ -35,7 +35,7 @@ from typing import Any
 
 import psutil
 
-from bench.farm import changed_feeds, feed_body, feed_url
+from bench.farm import changed_feeds, feed_body, feed_url, launch
 
 PYTHON = sys.executable
 R2E = str(Path(sys.executable).with_name("r2e"))
@@ -110,16 +110,8 @@ def farm_call(port: int, path: str, method: str = "GET") -> dict[str, Any]:
 
 
 def start_farm(args: argparse.Namespace) -> subprocess.Popen[str]:
-    command = [PYTHON, "-m", "bench.farm", "--feeds", str(args.feeds), "--hosts", str(args.hosts)]
-    command += ["--port", str(args.port), "--changed", str(args.changed)]
-    command += ["--failing", str(args.failing)]
-    farm = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert farm.stdout is not None
-    line = farm.stdout.readline()
-    if '"ready"' not in line:
-        farm.kill()
-        raise SystemExit(f"the farm did not start: {line!r}")
-    return farm
+    command = ["--feeds", str(args.feeds), "--hosts", str(args.hosts), "--port", str(args.port)]
+    return launch([*command, "--changed", str(args.changed), "--failing", str(args.failing)])
 
 
 def measured(name: str, port: int, run: Any, cpu_of: Any) -> Cycle:

@@ -56,7 +56,7 @@ from urllib.parse import quote
 
 import psutil
 
-from bench.farm import MATCH_WORD, feed_url
+from bench.farm import MATCH_WORD, feed_url, launch
 from bench.fetch import PYTHON, farm_call, tree_cpu
 
 NEWS_MONITOR = str(Path(PYTHON).with_name("news-monitor"))
@@ -149,17 +149,11 @@ class Receiver:
 
 
 def start_farm(plan: Plan) -> subprocess.Popen[str]:
-    command = [PYTHON, "-m", "bench.farm", "--feeds", str(plan.feeds), "--hosts", str(plan.hosts)]
+    command = ["--feeds", str(plan.feeds), "--hosts", str(plan.hosts)]
     command += ["--port", str(plan.port), "--changed", str(plan.changed), "--failing", "0"]
     command += ["--latency", plan.latency, "--small", "--log"]
     command += ["--match-share", str(plan.match_share)]
-    farm = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert farm.stdout is not None
-    line = farm.stdout.readline()
-    if '"ready"' not in line:
-        farm.kill()
-        raise SystemExit(f"the farm did not start: {line!r}")
-    return farm
+    return launch(command)
 
 
 Row = tuple[float, int, str, float]  # a feed request: arrival time, feed, User-Agent, delay
