@@ -37,7 +37,7 @@ RUNS = int(os.environ.get("NEWS_MONITOR_CRASH_RUNS", "50"))
 def test_sigkill_at_random_points_loses_nothing(
     tmp_path: Path, http_server: LoopbackHTTPServer
 ) -> None:
-    """After 50 SIGKILLs during delivery, every digest arrived once or twice with one id."""
+    """After 50 SIGKILLs during delivery, every digest arrived, repeats only after a kill."""
     rng = random.Random(20261127)
     database = tmp_path / "monitor.db"
     store = Store(f"sqlite:///{database}")
@@ -74,6 +74,7 @@ timeout = "5s"
 
     http_server.route("/hook", Reply(dynamic=receiver))
     queued: list[str] = []
+    kills = 0
     for run in range(RUNS):
         item = replace(match(url=f"https://e.org/{run}"), title=f"Story {run}")
         store.record_entries([], [item], NOW, {"summit": ["hook"]})
@@ -96,6 +97,7 @@ timeout = "5s"
         else:
             process.wait(timeout=60)
             kill_in_handler.clear()
+        kills += process.returncode == -signal.SIGKILL
 
     final = subprocess.run(
         [sys.executable, "-m", "monitor", "--config", str(config), "once"],
@@ -110,7 +112,9 @@ timeout = "5s"
     counts = Counter(received)
     assert len(queued) == RUNS
     assert set(queued) <= set(counts), "a digest was lost"
-    assert max(counts.values()) <= 2, counts.most_common(3)
+    # a crash between the receiver's answer and the row marked sent repeats that one
+    # digest once (with its id): every repeat is owed to a kill, none to anything else
+    assert sum(n - 1 for n in counts.values()) <= kills, (kills, counts.most_common(3))
     assert any(n == 2 for n in counts.values()), "no kill landed mid-send: the test proved nothing"
     assert all(d.status == "sent" for d in store.deliveries())
     with sqlite3.connect(database) as conn:
