@@ -235,10 +235,10 @@ class Runtime:
         reports: list[PollReport] = []
         running: set[asyncio.Task[PollReport]] = set()
         total, more = 0, True
+        refill = 1 if batch is None else max(1, batch // 2)  # fewer, larger claims
         while True:
             room = None if batch is None else batch - len(running)
-            # claim again once half a batch is free: fewer, larger claims
-            if more and (room is None or room >= max(1, batch // 2 if batch else 1)):
+            if more and (room is None or room >= refill):
                 claimed = claim(room)
                 more = bool(claimed) and batch is not None
                 total += len(claimed)
