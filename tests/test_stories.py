@@ -11,6 +11,7 @@ import pytest
 
 from monitor.config import StoriesSettings
 from monitor.stories import Decision, StoryArticle, StoryBook, split_sentences
+from monitor.stories.text import terms
 
 DATA = Path(__file__).parent / "data" / "clusters" / "stories-newswcl50.jsonl"
 T0 = datetime(2018, 4, 17, 8, 0, tzinfo=UTC)
@@ -270,6 +271,26 @@ def test_a_word_in_a_small_story_is_not_owned() -> None:
     )
     stories = [d.story_id for d in headlines(StoryBook(StoriesSettings()), lines)]
     assert stories[0] == stories[1] != stories[2]
+
+
+def test_a_name_run_together_meets_its_spaced_form() -> None:
+    """'MtGox' and 'Mt.Gox' give the terms of 'Mt. Gox'; 'McDonald' and 'eBay' stay whole."""
+    assert terms("MtGox Mt.Gox Mt. Gox") == ["mt", "gox"] * 3
+    assert terms("PayPal McDonald eBay YouTube") == ["pay", "pal", "mcdonald", "ebay", "youtube"]
+
+
+def test_run_together_name_joins_the_story_of_its_spaced_form() -> None:
+    lines = (*OWNED[:3], "MtGox faced 150,000 attacks a second, says report")
+    stories = [d.story_id for d in headlines(StoryBook(StoriesSettings()), lines)]
+    assert stories[3] == stories[0]
+
+
+def test_a_long_headline_is_found_under_its_common_term() -> None:
+    """A headline of many rare words still reaches the story owning its one common term."""
+    line = "The UK's first Bitcoin digital cash machine goes live in an East London cafe"
+    decisions = headlines(StoryBook(StoriesSettings()), (*OWNED[:7], line))
+    assert decisions[7].story_id == decisions[0].story_id
+    assert "bitcoin" in decisions[7].reason
 
 
 def test_band_index_forgets_removed_keys() -> None:

@@ -440,12 +440,17 @@ class StoryBook:
         self, article: StoryArticle, vector: dict[str, float], found_names: set[str]
     ) -> tuple[Story | None, str]:
         window = self.settings.window
+        short = len(vector) < SHORT_TERMS
+        # A headline is looked up under all its terms: the word its story is known by
+        # ("bitcoin") is common by then, and its low weight would leave it out.
         hits: Counter[str] = Counter()
-        for term, _ in heapq.nsmallest(QUERY_TERMS, vector.items(), key=_rank):
+        looked_up = (
+            vector.items() if short else heapq.nsmallest(QUERY_TERMS, vector.items(), key=_rank)
+        )
+        for term, _ in looked_up:
             posting = self._postings.get(term, ())
             if len(posting) <= MAX_POSTING:
                 hits.update(posting)
-        short = len(vector) < SHORT_TERMS
         ranked = heapq.nsmallest(MAX_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
         if short:  # a headline: one term the story owns, or its shared terms, may be enough
             near = [self._stories[story_id] for story_id, _ in ranked]

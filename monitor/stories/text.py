@@ -11,6 +11,10 @@ import sys
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019.,][^\W_]+)*%?")
 _NUMBER = re.compile(r"\d")
+# "MtGox", "Mt.Gox", "PayPal": a name written run together, split where a capital follows a small
+# letter, so that it meets "Mt. Gox" (not "McDonald" nor "eBay")
+_CAMEL = re.compile(r"(?!Ma?c[A-Z])[A-Z][a-z]+(?:\.?[A-Z][a-z]+)+")
+_CAMEL_PART = re.compile(r"[A-Z][a-z]+")
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -100,16 +104,23 @@ def words(text: str) -> list[str]:
 
 
 def _term(token: str) -> str:
-    """The term of one raw token, '' when it is not significant (cached: words repeat)."""
+    """The term of one raw token, '' when it is not significant (cached: words repeat).
+
+    A run-together name gives the terms of its parts, joined by a space.
+    """
     term = _terms.get(token)
     if term is None:
         if len(_terms) >= CACHE_SIZE:
             _terms.clear()
-        word = _word(token)
-        if len(word) < 2 or word in STOPWORDS:
-            term = ""
+        parts = [_term(p) for p in _CAMEL_PART.findall(token)] if _CAMEL.fullmatch(token) else []
+        if parts and all(parts):
+            term = " ".join(parts)
         else:
-            term = sys.intern(word if _NUMBER.match(word) else stem(word))
+            word = _word(token)
+            if len(word) < 2 or word in STOPWORDS:
+                term = ""
+            else:
+                term = sys.intern(word if _NUMBER.match(word) else stem(word))
         _terms[token] = term
     return term
 
@@ -126,7 +137,9 @@ def _terms_of(tokens: list[str]) -> list[str]:
         term = cache.get(token)
         if term is None:
             term = _term(token)
-        if term:
+        if " " in term:
+            out += term.split()
+        elif term:
             out.append(term)
     return out
 
