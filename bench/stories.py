@@ -113,14 +113,15 @@ def _normal_title(title: str) -> str:
     return " ".join(words(clean_title(title)))
 
 
-def wire_copies(items: list[Item]) -> set[str]:
-    """Keys of items whose headline (or text) repeats an earlier one of the same gold story.
+def wire_copies(items: list[Item]) -> dict[str, str]:
+    """Items whose headline (or text) repeats an earlier one of the same gold story: the
+    key of each, with the key of the earliest item it repeats.
 
     Repeats: word-set Jaccard of the normalised headlines >= 0.8 (UCI), or of the texts'
     word 4-grams >= 0.8 (full texts), computed exactly (not with MinHash).
     """
-    copies: set[str] = set()
-    seen: dict[str, list[set[str]]] = defaultdict(list)
+    copies: dict[str, str] = {}
+    seen: dict[str, list[tuple[str, set[str]]]] = defaultdict(list)
     for article, gold in items:
         tokens = words(
             clean_title(article.title) if article.text == article.title else article.text
@@ -130,10 +131,26 @@ def wire_copies(items: list[Item]) -> set[str]:
             if article.text == article.title
             else {" ".join(tokens[i : i + 4]) for i in range(max(1, len(tokens) - 3))}
         )
-        if any(len(grams & g) / len(grams | g) >= 0.8 for g in seen[gold] if grams | g):
-            copies.add(article.key)
-        seen[gold].append(grams)
+        for key, earlier in seen[gold]:
+            if grams | earlier and len(grams & earlier) / len(grams | earlier) >= 0.8:
+                copies[article.key] = key
+                break
+        seen[gold].append((article.key, grams))
     return copies
+
+
+def merge_ceiling(pred: list[str], gold: list[str]) -> float:
+    """Pairwise F1 if the book's stories were merged by their majority gold story.
+
+    An oracle, not a method: it shows how far merging whole stories could go, and so how
+    much of what is missing lies in articles that joined a story of another gold label.
+    """
+    members: dict[str, Counter[str]] = defaultdict(Counter)
+    for label, g in zip(pred, gold, strict=True):
+        members[label][g] += 1
+    majority = {label: c.most_common(1)[0][0] for label, c in members.items()}
+    merged = [label if majority[label].startswith("noise-") else majority[label] for label in pred]
+    return pairwise(merged, gold)[2]
 
 
 def headlines_only(items: list[Item]) -> list[Item]:
@@ -200,6 +217,13 @@ def run_dataset(name: str, items: list[Item], settings: StoriesSettings) -> None
             f"{label:28}{p:8.3f}{r:8.3f}{f:8.3f}{cross:9.3%}{bp:7.3f}{br:7.3f}{bf:7.3f}"
             f"{len(set(labels)):9d}"
         )
+    story_of = {a.key: label for (a, _), label in zip(items, pred, strict=True)}
+    together = sum(story_of[k] == story_of[first] for k, first in copies.items())
+    print(
+        f"wire copies in the story of the item they repeat: {together}/{len(copies)} "
+        f"({together / max(1, len(copies)):.0%}); merging the book's stories by their "
+        f"majority gold story (an oracle) would give pair F1 {merge_ceiling(pred, gold):.3f}"
+    )
     print(
         f"wire copies: {len(copies)}; folded (no alert): story book {folded} "
         f"({folded / max(1, len(copies)):.0%}, {as_dup} as duplicate), "

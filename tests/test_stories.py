@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -293,11 +294,44 @@ def test_a_long_headline_is_found_under_its_common_term() -> None:
     assert "bitcoin" in decisions[7].reason
 
 
+def test_signatures_are_the_same_in_every_process() -> None:
+    """Signatures are persisted: a process with another string-hash seed computes the same."""
+    import subprocess
+    import sys
+
+    from monitor.stories import fingerprint
+
+    words = ["officials", "said", "the", "summit", "would", "be", "the", "first", "meeting"]
+    code = (
+        "from monitor.stories import fingerprint;"
+        f"print(fingerprint.to_hex(fingerprint.signature({words!r}, 4)))"
+    )
+    for seed in ("1", "2"):
+        other = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert other == fingerprint.to_hex(fingerprint.signature(words, 4))
+
+
+def test_short_texts_sharing_one_shingle_are_not_near_identical() -> None:
+    """Two headlines sharing one of their shingles: the estimate stays near the true 1/9."""
+    from monitor.stories import fingerprint
+
+    a = fingerprint.signature(["stocks", "slip", "on", "weak", "china", "data"], 4)
+    b = fingerprint.signature(["stocks", "slip", "on", "weak", "asian", "news"], 4)
+    assert fingerprint.similarity(a, a) == 1.0
+    assert fingerprint.similarity(a, b) < 0.3
+
+
 def test_band_index_forgets_removed_keys() -> None:
     """A key removed from the LSH index is no longer a candidate; the others still are."""
     from monitor.stories import fingerprint
 
-    sig = fingerprint.signature({"a b c d", "b c d e", "c d e f"})
+    sig = fingerprint.signature(["a", "b", "c", "d", "e", "f"], 4)
     index = fingerprint.BandIndex()
     index.add("one", sig)
     index.add("two", sig)

@@ -49,7 +49,6 @@ from monitor.stories.records import (
 from monitor.stories.text import (
     clean_title,
     names,
-    shingles,
     stem,
     terms,
     words,
@@ -111,7 +110,7 @@ class StoryBook:
                 "duplicate", earlier.story_id, (), article.key, "this article was already seen"
             )
         body = article.text if article.text.strip() else article.title
-        sig = fingerprint.signature(shingles(words(body), self.settings.shingle_words))
+        sig = fingerprint.signature(words(body), self.settings.shingle_words)
         copy = self._copy_of(sig)
         if copy is not None:
             original, similarity = copy

@@ -11,7 +11,7 @@ permutations and needs nothing outside the standard library.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Sequence
 from hashlib import blake2b
 
 SIGNATURE_SIZE = 64
@@ -21,11 +21,21 @@ _EMPTY = (1 << 64) - 1
 _SPAN = (1 << 64) // SIGNATURE_SIZE
 
 
-def signature(shingles: Iterable[str]) -> array[int]:
-    """The densified one-permutation MinHash of a set of shingles."""
+def signature(words: Sequence[str], size: int) -> array[int]:
+    """The densified one-permutation MinHash of the text's shingles of `size` words.
+
+    A shingle's hash is the hash of the tuple of its words' ids: each word is hashed
+    once (blake2b, cached), and tuples of ints hash alike in every process, unlike
+    strings, whose hash is salted. A text shorter than `size` words is one shingle.
+    """
+    ids = [_word_id(word) for word in words]
+    if len(ids) <= size:
+        grams = [tuple(ids)] if ids else []
+    else:
+        grams = list(zip(*(ids[i:] for i in range(size)), strict=False))
     bins = [_EMPTY] * SIGNATURE_SIZE
-    for shingle in shingles:
-        value = int.from_bytes(blake2b(shingle.encode(), digest_size=8).digest(), "little")
+    for gram in grams:
+        value = hash(gram) & _EMPTY
         slot, rest = value % SIGNATURE_SIZE, value // SIGNATURE_SIZE
         if rest < bins[slot]:
             bins[slot] = rest
@@ -43,9 +53,34 @@ def signature(shingles: Iterable[str]) -> array[int]:
     return array("Q", bins)
 
 
+# word -> stable 64-bit id; a plain dict emptied when full (see text.CACHE_SIZE)
+_ids: dict[str, int] = {}
+_IDS_SIZE = 100_000
+
+
+def _word_id(word: str) -> int:
+    found = _ids.get(word)
+    if found is None:
+        if len(_ids) >= _IDS_SIZE:
+            _ids.clear()
+        found = _ids[word] = int.from_bytes(blake2b(word.encode(), digest_size=8).digest())
+    return found
+
+
 def similarity(a: array[int], b: array[int]) -> float:
-    """Estimated Jaccard similarity of the shingle sets behind two signatures."""
-    return sum(x == y for x, y in zip(a, b, strict=True)) / SIGNATURE_SIZE
+    """Estimated Jaccard similarity of the shingle sets behind two signatures.
+
+    Only the bins a shingle fell into count (values below `_SPAN`; the densified ones
+    are borrowed and are there for the LSH bands): matches over the bins full in
+    either signature. For a headline, a few shingles in 64 bins, that is close to the
+    exact Jaccard; the densified bins would count the same borrowed value many times.
+    """
+    matches = full = 0
+    for x, y in zip(a, b, strict=True):
+        if x < _SPAN or y < _SPAN:
+            full += 1
+            matches += x == y
+    return matches / full if full else 0.0
 
 
 def band_keys(sig: array[int]) -> list[int]:
