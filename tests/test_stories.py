@@ -12,7 +12,7 @@ import pytest
 
 from monitor.config import StoriesSettings
 from monitor.stories import Decision, StoryArticle, StoryBook, split_sentences
-from monitor.stories.text import terms
+from monitor.stories.text import terms, word_ids
 
 DATA = Path(__file__).parent / "data" / "clusters" / "stories-newswcl50.jsonl"
 T0 = datetime(2018, 4, 17, 8, 0, tzinfo=UTC)
@@ -301,10 +301,10 @@ def test_signatures_are_the_same_in_every_process() -> None:
 
     from monitor.stories import fingerprint
 
-    words = ["officials", "said", "the", "summit", "would", "be", "the", "first", "meeting"]
+    line = "Officials said the summit would be the first meeting"
     code = (
-        "from monitor.stories import fingerprint;"
-        f"print(fingerprint.to_hex(fingerprint.signature({words!r}, 4)))"
+        "from monitor.stories import fingerprint, text;"
+        f"print(fingerprint.to_hex(fingerprint.signature(text.word_ids({line!r}), 4)))"
     )
     for seed in ("1", "2"):
         other = subprocess.run(
@@ -314,15 +314,15 @@ def test_signatures_are_the_same_in_every_process() -> None:
             text=True,
             check=True,
         ).stdout.strip()
-        assert other == fingerprint.to_hex(fingerprint.signature(words, 4))
+        assert other == fingerprint.to_hex(fingerprint.signature(word_ids(line), 4))
 
 
 def test_short_texts_sharing_one_shingle_are_not_near_identical() -> None:
     """Two headlines sharing one of their shingles: the estimate stays near the true 1/9."""
     from monitor.stories import fingerprint
 
-    a = fingerprint.signature(["stocks", "slip", "on", "weak", "china", "data"], 4)
-    b = fingerprint.signature(["stocks", "slip", "on", "weak", "asian", "news"], 4)
+    a = fingerprint.signature(word_ids("Stocks slip on weak China data"), 4)
+    b = fingerprint.signature(word_ids("Stocks slip on weak Asian news"), 4)
     assert fingerprint.similarity(a, a) == 1.0
     assert fingerprint.similarity(a, b) < 0.3
 
@@ -347,7 +347,9 @@ def test_text_caches_stay_bounded() -> None:
 
     for i in range(text.CACHE_SIZE + 10):
         text.terms(f"word{i}")
+        text.word_ids(f"word{i}")
     assert len(text._terms) <= text.CACHE_SIZE and len(text._words) <= text.CACHE_SIZE
+    assert len(text._ids) <= text.CACHE_SIZE
 
 
 def _by_id(records: list[dict[str, object]]) -> dict[object, dict[str, object]]:

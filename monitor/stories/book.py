@@ -51,7 +51,7 @@ from monitor.stories.text import (
     names,
     stem,
     terms,
-    words,
+    word_ids,
 )
 from monitor.stories.vectors import norm as _norm
 from monitor.stories.vectors import rank as _rank
@@ -110,7 +110,7 @@ class StoryBook:
                 "duplicate", earlier.story_id, (), article.key, "this article was already seen"
             )
         body = article.text if article.text.strip() else article.title
-        sig = fingerprint.signature(words(body), self.settings.shingle_words)
+        sig = fingerprint.signature(word_ids(body), self.settings.shingle_words)
         copy = self._copy_of(sig)
         if copy is not None:
             original, similarity = copy
@@ -221,7 +221,8 @@ class StoryBook:
             return []
         self._swept = now
         self._book_changed = True
-        gone = [s.id for s in self._stories.values() if s.last < now - window]
+        cutoff = now - window
+        gone = [s.id for s in self._stories.values() if s.last < cutoff]
         for story_id in gone:
             self._drop(story_id)
             self._removed.add(story_id)
@@ -426,10 +427,10 @@ class StoryBook:
         if len(self._df) > MAX_DF_TERMS:
             self._df = Counter({t: c // 2 for t, c in self._df.items() if c >= 2})
             self._documents //= 2
-        n = self._documents
+        log, df = math.log, self._df
+        idf_top = math.log(1 + self._documents) + 1  # idf = log((1 + n) / (1 + df)) + 1
         weights = {
-            term: (1 + math.log(tf)) * (math.log((1 + n) / (1 + self._df[term])) + 1)
-            for term, tf in counts.items()
+            term: (1 + log(tf)) * (idf_top - log(1 + df[term])) for term, tf in counts.items()
         }
         weights = _truncate(weights, VECTOR_TERMS)
         norm = _norm(weights)
@@ -466,7 +467,8 @@ class StoryBook:
             if article.published - story.last > window or story.first - article.published > window:
                 continue
             centroid = story.centroid
-            cosine = sum([w * centroid[t] for t, w in vector.items() if t in centroid])
+            # the shared terms are found in C; fsum adds exactly, in any order
+            cosine = math.fsum([vector[t] * centroid[t] for t in vector.keys() & centroid.keys()])
             gap = max(article.published - story.last, story.first - article.published)
             half_life = self.settings.similarity_half_life
             cosine *= 0.5 ** (max(gap, timedelta(0)) / half_life) / story.norm

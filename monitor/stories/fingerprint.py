@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
-from hashlib import blake2b
 
 SIGNATURE_SIZE = 64
 BANDS = 16  # 16 bands of 4 rows: pairs above ~0.5 Jaccard usually share a band
@@ -21,14 +20,13 @@ _EMPTY = (1 << 64) - 1
 _SPAN = (1 << 64) // SIGNATURE_SIZE
 
 
-def signature(words: Sequence[str], size: int) -> array[int]:
-    """The densified one-permutation MinHash of the text's shingles of `size` words.
+def signature(ids: Sequence[int], size: int) -> array[int]:
+    """The densified one-permutation MinHash of a text's shingles of `size` words.
 
-    A shingle's hash is the hash of the tuple of its words' ids: each word is hashed
-    once (blake2b, cached), and tuples of ints hash alike in every process, unlike
+    `ids` are the text's word ids (`text.word_ids`). A shingle's hash is the hash of
+    the tuple of its word ids: tuples of ints hash alike in every process, unlike
     strings, whose hash is salted. A text shorter than `size` words is one shingle.
     """
-    ids = [_word_id(word) for word in words]
     if len(ids) <= size:
         grams = [tuple(ids)] if ids else []
     else:
@@ -51,20 +49,6 @@ def signature(words: Sequence[str], size: int) -> array[int]:
                 out[i] = (borrowed + distance * _SPAN) % _EMPTY
         bins = out
     return array("Q", bins)
-
-
-# word -> stable 64-bit id; a plain dict emptied when full (see text.CACHE_SIZE)
-_ids: dict[str, int] = {}
-_IDS_SIZE = 100_000
-
-
-def _word_id(word: str) -> int:
-    found = _ids.get(word)
-    if found is None:
-        if len(_ids) >= _IDS_SIZE:
-            _ids.clear()
-        found = _ids[word] = int.from_bytes(blake2b(word.encode(), digest_size=8).digest())
-    return found
 
 
 def similarity(a: array[int], b: array[int]) -> float:

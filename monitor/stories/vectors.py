@@ -14,7 +14,9 @@ def truncate(vector: dict[str, float], size: int) -> dict[str, float]:
     """The `size` heaviest terms of the vector."""
     if len(vector) <= size:
         return vector
-    return dict(sorted(vector.items(), key=rank)[:size])
+    # (-weight, term) pairs sort in C, in the order `rank` gives
+    ranked = sorted([(-weight, term) for term, weight in vector.items()])[:size]
+    return {term: -weight for weight, term in ranked}
 
 
 def norm(vector: dict[str, float]) -> float:
