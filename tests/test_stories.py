@@ -12,7 +12,7 @@ import pytest
 
 from monitor.config import StoriesSettings
 from monitor.stories import Decision, StoryArticle, StoryBook, split_sentences
-from monitor.stories.text import terms, word_ids
+from monitor.stories.text import sentence_tokens, terms, tokens, word_ids
 
 DATA = Path(__file__).parent / "data" / "clusters" / "stories-newswcl50.jsonl"
 T0 = datetime(2018, 4, 17, 8, 0, tzinfo=UTC)
@@ -304,7 +304,7 @@ def test_signatures_are_the_same_in_every_process() -> None:
     line = "Officials said the summit would be the first meeting"
     code = (
         "from monitor.stories import fingerprint, text;"
-        f"print(fingerprint.to_hex(fingerprint.signature(text.word_ids({line!r}), 4)))"
+        f"print(fingerprint.to_hex(fingerprint.signature(text.word_ids(text.tokens({line!r})), 4)))"
     )
     for seed in ("1", "2"):
         other = subprocess.run(
@@ -314,17 +314,26 @@ def test_signatures_are_the_same_in_every_process() -> None:
             text=True,
             check=True,
         ).stdout.strip()
-        assert other == fingerprint.to_hex(fingerprint.signature(word_ids(line), 4))
+        assert other == fingerprint.to_hex(fingerprint.signature(word_ids(tokens(line)), 4))
 
 
 def test_short_texts_sharing_one_shingle_are_not_near_identical() -> None:
     """Two headlines sharing one of their shingles: the estimate stays near the true 1/9."""
     from monitor.stories import fingerprint
 
-    a = fingerprint.signature(word_ids("Stocks slip on weak China data"), 4)
-    b = fingerprint.signature(word_ids("Stocks slip on weak Asian news"), 4)
+    a = fingerprint.signature(word_ids(tokens("Stocks slip on weak China data")), 4)
+    b = fingerprint.signature(word_ids(tokens("Stocks slip on weak Asian news")), 4)
     assert fingerprint.similarity(a, a) == 1.0
     assert fingerprint.similarity(a, b) < 0.3
+
+
+def test_sentence_tokens_are_the_tokens_of_the_whole_text() -> None:
+    """The copy check hashes the sentences' tokens: they must be the whole text's tokens."""
+    texts = [json.loads(line)["text"] for line in DATA.read_text(encoding="utf-8").splitlines()]
+    texts.append('He said "no." Then U.S. officials left.\n\nA new line\u2019s end? Yes!')
+    for text in texts:
+        pieces = sentence_tokens(text)
+        assert [t for _, found in pieces for t in found] == tokens(text)
 
 
 def test_band_index_forgets_removed_keys() -> None:
@@ -347,7 +356,7 @@ def test_text_caches_stay_bounded() -> None:
 
     for i in range(text.CACHE_SIZE + 10):
         text.terms(f"word{i}")
-        text.word_ids(f"word{i}")
+        text.word_ids([f"word{i}"])
     assert len(text._terms) <= text.CACHE_SIZE and len(text._words) <= text.CACHE_SIZE
     assert len(text._ids) <= text.CACHE_SIZE
 

@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from hashlib import blake2b
+from itertools import chain
 from typing import Any
 
 from monitor.config import StoriesSettings
@@ -49,12 +50,13 @@ from monitor.stories.records import (
 from monitor.stories.text import (
     clean_title,
     names,
+    sentence_tokens,
     stem,
     terms,
     word_ids,
 )
+from monitor.stories.vectors import heaviest as _heaviest
 from monitor.stories.vectors import norm as _norm
-from monitor.stories.vectors import rank as _rank
 from monitor.stories.vectors import truncate as _truncate
 
 TITLE_WEIGHT = 3  # a headline term counts as three mentions in the text
@@ -110,7 +112,9 @@ class StoryBook:
                 "duplicate", earlier.story_id, (), article.key, "this article was already seen"
             )
         body = article.text if article.text.strip() else article.title
-        sig = fingerprint.signature(word_ids(body), self.settings.shingle_words)
+        pieces = sentence_tokens(body)  # tokenized once: for the copy check and the terms
+        ids = word_ids(list(chain.from_iterable(tokens for _, tokens in pieces)))
+        sig = fingerprint.signature(ids, self.settings.shingle_words)
         copy = self._copy_of(sig)
         if copy is not None:
             original, similarity = copy
@@ -122,7 +126,7 @@ class StoryBook:
             )
             return Decision("duplicate", story.id, (), original.key, reason)
 
-        sentences, counts = analyse_all(body)
+        sentences, counts = analyse_all(pieces)
         if not article.text.strip():
             counts = Counter()
         vector = self._vector(article.title, counts)
@@ -444,9 +448,7 @@ class StoryBook:
         # A headline is looked up under all its terms: the word its story is known by
         # ("bitcoin") is common by then, and its low weight would leave it out.
         hits: Counter[str] = Counter()
-        looked_up = (
-            vector.items() if short else heapq.nsmallest(QUERY_TERMS, vector.items(), key=_rank)
-        )
+        looked_up = vector.items() if short else _heaviest(vector, QUERY_TERMS)
         for term, _ in looked_up:
             posting = self._postings.get(term, ())
             if len(posting) <= MAX_POSTING:

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.stories.text import sentence_features, split_sentences
+from monitor.stories.text import features, sentence_tokens
 
 MIN_TERMS = 3  # shorter sentences ("Read more.", "Photo: AP") are never news on their own
 MAX_KNOWN = 400  # sentences kept per story and per topic; the vocabulary keeps the rest
@@ -28,15 +28,16 @@ class Sentence:
 
 def analyse(text: str) -> list[Sentence]:
     """The sentences of a text with their features; very short ones are left out."""
-    return analyse_all(text)[0]
+    return analyse_all(sentence_tokens(text))[0]
 
 
-def analyse_all(text: str) -> tuple[list[Sentence], Counter[str]]:
-    """The sentences worth comparing, and the term counts of the whole text."""
+def analyse_all(pieces: list[tuple[str, list[str]]]) -> tuple[list[Sentence], Counter[str]]:
+    """The sentences worth comparing, and the term counts of the whole text, from its
+    sentences and their tokens (`text.sentence_tokens`)."""
     out = []
     counts: Counter[str] = Counter()
-    for sentence in split_sentences(text):
-        found, names, numbers = sentence_features(sentence)
+    for sentence, tokens in pieces:
+        found, names, numbers = features(tokens)
         counts.update(found)
         if len(set(found)) >= MIN_TERMS:
             out.append(Sentence(sentence, frozenset(found), frozenset(names), frozenset(numbers)))
@@ -61,11 +62,12 @@ class Told:
         self.numbers |= numbers_
         if len(self.sentences) >= MAX_KNOWN:
             return
-        position = len(self.sentences)
+        position = (len(self.sentences),)
         self.sentences.append(tuple(found))
         index = self._index
+        get = index.get
         for term in found:
-            index[term] = (*index.get(term, ()), position)
+            index[term] = get(term, ()) + position
 
     def tell(self, sentences: list[Sentence]) -> None:
         for sentence in sentences:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 from array import array
 from collections import Counter
@@ -12,6 +11,7 @@ from typing import Any
 
 from monitor.stories import fingerprint
 from monitor.stories.novelty import Told
+from monitor.stories.vectors import heaviest
 
 RECORD_VERSION = 1
 
@@ -45,8 +45,7 @@ class Story:
     merged: list[str] = field(default_factory=list)  # ids of the stories merged into this one
 
     def top_terms(self, n: int) -> tuple[str, ...]:
-        ranked = heapq.nsmallest(n, self.centroid.items(), key=lambda kv: (-kv[1], kv[0]))
-        return tuple(term for term, _ in ranked)
+        return tuple(term for term, _ in heaviest(self.centroid, n))
 
     def set_centroid(self, centroid: dict[str, float]) -> None:
         self.centroid = centroid

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sys
 from hashlib import blake2b
+from typing import cast
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019.,][^\W_]+)*%?")
 _NUMBER = re.compile(r"\d")
@@ -22,7 +23,7 @@ def _wordset(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"\u201d\u2019)]*\s+|\n+")
+_SENTENCE_END = re.compile(r"[.!?][\"\u201d\u2019)]*\s+|\n+")
 _TITLE_NOISE = re.compile(r"^\s*(?:UPDATE\s*\d*|REFILE|CORRECTED|WRAPUP\s*\d*)\s*[-:]\s*", re.I)
 _ABBREVIATIONS = _wordset(
     "mr mrs ms dr st jr sr gov sen rep gen col lt sgt prof inc corp co ltd no vs mt ft "
@@ -81,6 +82,7 @@ CACHE_SIZE = 100_000
 _words: dict[str, str] = {}
 _terms: dict[str, str] = {}
 _ids: dict[str, int] = {}
+_SPLIT: set[str] = set()  # terms of run-together names, parts joined by a space
 
 
 def _word(token: str) -> str:
@@ -92,26 +94,34 @@ def _word(token: str) -> str:
     return word
 
 
-def word_ids(text: str) -> list[int]:
-    """Stable 64-bit ids of the words `words` gives, for hashing shingles.
+def tokens(text: str) -> list[str]:
+    """The raw word tokens of a text ("U.S.", "6.2%", "don't" are one token each)."""
+    return _WORD.findall(text)
 
-    One cached lookup per raw token (the id is blake2b of the word, the same in every
-    process); tokens that give no word have none.
+
+def word_ids(tokens: list[str]) -> list[int]:
+    """Stable 64-bit ids of the words of raw tokens (as `words` gives them), for shingles.
+
+    One cached lookup per token, in C when every token is known (the id is blake2b of
+    the word, the same in every process); tokens that give no word have none.
     """
-    cache = _ids
-    out = []
-    for token in _WORD.findall(text):
-        found = cache.get(token)
-        if found is None:
-            if len(cache) >= CACHE_SIZE:
-                cache.clear()
-            word = _word(token)
-            found = cache[token] = (
-                int.from_bytes(blake2b(word.encode(), digest_size=8).digest()) if word else 0
-            )
-        if found:
-            out.append(found)
-    return out
+    known: list[int | None] = list(map(_ids.get, tokens))
+    ids = (
+        [_word_id(t) if i is None else i for t, i in zip(tokens, known, strict=True)]
+        if None in known
+        else cast(list[int], known)
+    )
+    return list(filter(None, ids)) if 0 in ids else ids
+
+
+def _word_id(token: str) -> int:
+    if len(_ids) >= CACHE_SIZE:
+        _ids.clear()
+    word = _word(token)
+    found = _ids[token] = (
+        int.from_bytes(blake2b(word.encode(), digest_size=8).digest()) if word else 0
+    )
+    return found
 
 
 def words(text: str) -> list[str]:
@@ -136,9 +146,11 @@ def _term(token: str) -> str:
     if term is None:
         if len(_terms) >= CACHE_SIZE:
             _terms.clear()
+            _SPLIT.clear()
         parts = [_term(p) for p in _CAMEL_PART.findall(token)] if _CAMEL.fullmatch(token) else []
         if parts and all(parts):
             term = " ".join(parts)
+            _SPLIT.add(term)
         else:
             word = _word(token)
             if len(word) < 2 or word in STOPWORDS:
@@ -155,16 +167,12 @@ def terms(text: str) -> list[str]:
 
 
 def _terms_of(tokens: list[str]) -> list[str]:
-    cache = _terms
-    out = []
-    for token in tokens:
-        term = cache.get(token)
-        if term is None:
-            term = _term(token)
-        if " " in term:
-            out += term.split()
-        elif term:
-            out.append(term)
+    found = list(map(_terms.get, tokens))  # in C when every token is known
+    if None in found:
+        found = [_term(t) if term is None else term for t, term in zip(tokens, found, strict=True)]
+    out = list(filter(None, found))
+    if not _SPLIT.isdisjoint(out):  # run-together names give the terms of their parts
+        out = [part for term in out for part in term.split()]
     return out
 
 
@@ -213,11 +221,18 @@ def names_in(tokens: list[str]) -> set[str]:
     return found
 
 
-def sentence_features(sentence: str) -> tuple[list[str], set[str], set[str]]:
-    """Terms, names and figures of one sentence, from one pass of the tokenizer."""
-    tokens = _WORD.findall(sentence)
-    found = _terms_of(tokens)
-    return found, names_in(tokens), numbers_in(tokens)
+def sentence_tokens(text: str) -> list[tuple[str, list[str]]]:
+    """The sentences of a text, each with its raw tokens.
+
+    The tokens of all sentences, in order, are those of the whole text: sentences end
+    at whitespace, which no token spans.
+    """
+    return [(sentence, _WORD.findall(sentence)) for sentence in split_sentences(text)]
+
+
+def features(tokens: list[str]) -> tuple[list[str], set[str], set[str]]:
+    """Terms, names and figures of one sentence's tokens."""
+    return _terms_of(tokens), names_in(tokens), numbers_in(tokens)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -225,7 +240,8 @@ def split_sentences(text: str) -> list[str]:
     out: list[str] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
-        piece = text[start : match.start()]
+        end = match.start() + (text[match.start()] != "\n")  # the stop belongs to the sentence
+        piece = text[start:end]
         last = piece.rsplit(None, 1)[-1].lower().rstrip(".") if piece.strip() else ""
         next_char = text[match.end() : match.end() + 1]
         if "\n" not in match.group() and (
@@ -238,10 +254,3 @@ def split_sentences(text: str) -> list[str]:
     if text[start:].strip():
         out.append(text[start:].strip())
     return out
-
-
-def shingles(tokens: list[str], size: int) -> set[str]:
-    """Word n-grams of the tokens (the whole text when it is shorter than `size`)."""
-    if len(tokens) <= size:
-        return {" ".join(tokens)} if tokens else set()
-    return {" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1)}

@@ -1,22 +1,28 @@
-"""Sparse term vectors (term -> weight) as plain dicts: ranking, truncation, norm."""
+"""Sparse term vectors (term -> weight) as plain dicts: ranking, truncation, norm.
+
+Ranking sorts by weight in C; terms of equal weight keep the vector's order, which is
+the order its terms were added in: the same in every process, and kept by the JSON
+records, so that every process ranks alike.
+"""
 
 from __future__ import annotations
 
 import math
+from operator import itemgetter
+
+_WEIGHT = itemgetter(1)
 
 
-def rank(item: tuple[str, float]) -> tuple[float, str]:
-    """Sort key: heaviest first, ties by term, so that every process ranks alike."""
-    return -item[1], item[0]
+def heaviest(vector: dict[str, float], size: int) -> list[tuple[str, float]]:
+    """The `size` heaviest (term, weight) pairs, heaviest first."""
+    return sorted(vector.items(), key=_WEIGHT, reverse=True)[:size]
 
 
 def truncate(vector: dict[str, float], size: int) -> dict[str, float]:
     """The `size` heaviest terms of the vector."""
     if len(vector) <= size:
         return vector
-    # (-weight, term) pairs sort in C, in the order `rank` gives
-    ranked = sorted([(-weight, term) for term, weight in vector.items()])[:size]
-    return {term: -weight for weight, term in ranked}
+    return dict(heaviest(vector, size))
 
 
 def norm(vector: dict[str, float]) -> float:
