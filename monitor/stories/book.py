@@ -65,11 +65,23 @@ QUERY_TERMS = 10  # an article's most significant terms, looked up in the index
 INDEX_TERMS = 12  # a story's most significant terms, under which the index lists it
 MAX_POSTING = 2000  # a term listed for more stories than this is no use to find one
 MAX_CANDIDATES = 30
+TEXT_CANDIDATES = 10  # a text's story is among the ten listed under most of its query terms
 MERGE_CANDIDATES = 5  # stories compared with one that grew: listed under most of its central terms
 SHORT_TERMS = 20  # fewer distinct terms: a headline or a one-line summary
 LEAD_SENTENCES = 5  # names are taken from the title and the lead
 MAX_DF_TERMS = 300_000  # beyond this the document frequencies are halved and thinned
 MAX_PERSISTED_DF = 50_000
+
+
+def _most_hits(hits: Counter[str], size: int) -> list[tuple[str, int]]:
+    """The `size` stories with the most hits, ties by id (tuples compared in C)."""
+    if len(hits) > size:  # the many stories hit once are not needed when enough hit twice
+        several = [(-n, story_id) for story_id, n in hits.items() if n > 1]
+        if len(several) < size:
+            several = [(-n, story_id) for story_id, n in hits.items()]
+    else:
+        several = [(-n, story_id) for story_id, n in hits.items()]
+    return [(story_id, -n) for n, story_id in heapq.nsmallest(size, several)]
 
 
 def _story_id(key: str) -> str:
@@ -378,7 +390,7 @@ class StoryBook:
             if len(posting) <= MAX_POSTING:
                 hits.update(posting)
         del hits[story.id]
-        ranked = heapq.nsmallest(MERGE_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
+        ranked = _most_hits(hits, MERGE_CANDIDATES)
         # a partner shares merge_central_terms central terms: it is listed under as many
         near = [self._stories[i] for i, n in ranked if n >= settings.merge_central_terms]
         found = merging.partner(story, near, settings)
@@ -453,7 +465,8 @@ class StoryBook:
             posting = self._postings.get(term, ())
             if len(posting) <= MAX_POSTING:
                 hits.update(posting)
-        ranked = heapq.nsmallest(MAX_CANDIDATES, hits.items(), key=lambda kv: (-kv[1], kv[0]))
+        size = MAX_CANDIDATES if short else TEXT_CANDIDATES
+        ranked = _most_hits(hits, size)
         if short:  # a headline: one term the story owns, or its shared terms, may be enough
             near = [self._stories[story_id] for story_id, _ in ranked]
             settings, when = self.settings, article.published
