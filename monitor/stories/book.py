@@ -73,6 +73,10 @@ MAX_DF_TERMS = 300_000  # beyond this the document frequencies are halved and th
 MAX_PERSISTED_DF = 50_000
 
 
+_NO_TIME = timedelta(0)
+_LOGS = [0.0, *map(math.log, range(1, 4096))]  # most counts are small: a list beats a call
+
+
 def _most_hits(hits: Counter[str], size: int) -> list[tuple[str, int]]:
     """The `size` stories with the most hits, ties by id (tuples compared in C)."""
     if len(hits) > size:  # the many stories hit once are not needed when enough hit twice
@@ -443,11 +447,13 @@ class StoryBook:
         if len(self._df) > MAX_DF_TERMS:
             self._df = Counter({t: c // 2 for t, c in self._df.items() if c >= 2})
             self._documents //= 2
-        log, df = math.log, self._df
-        idf_top = math.log(1 + self._documents) + 1  # idf = log((1 + n) / (1 + df)) + 1
-        weights = {
-            term: (1 + log(tf)) * (idf_top - log(1 + df[term])) for term, tf in counts.items()
-        }
+        df, logs, log, size = self._df, _LOGS, math.log, len(_LOGS)
+        idf_top = log(1 + self._documents) + 1  # idf = log((1 + n) / (1 + df)) + 1
+        weights = {}
+        for term, tf in counts.items():
+            seen = 1 + df[term]
+            tf_part = 1 + (logs[tf] if tf < size else log(tf))
+            weights[term] = tf_part * (idf_top - (logs[seen] if seen < size else log(seen)))
         weights = _truncate(weights, VECTOR_TERMS)
         norm = _norm(weights)
         return {term: w / norm for term, w in weights.items()}
@@ -459,12 +465,9 @@ class StoryBook:
         short = len(vector) < SHORT_TERMS
         # A headline is looked up under all its terms: the word its story is known by
         # ("bitcoin") is common by then, and its low weight would leave it out.
-        hits: Counter[str] = Counter()
         looked_up = vector.items() if short else _heaviest(vector, QUERY_TERMS)
-        for term, _ in looked_up:
-            posting = self._postings.get(term, ())
-            if len(posting) <= MAX_POSTING:
-                hits.update(posting)
+        postings = [self._postings.get(term, ()) for term, _ in looked_up]
+        hits = Counter(chain.from_iterable(p for p in postings if len(p) <= MAX_POSTING))
         size = MAX_CANDIDATES if short else TEXT_CANDIDATES
         ranked = _most_hits(hits, size)
         if short:  # a headline: one term the story owns, or its shared terms, may be enough
@@ -477,16 +480,16 @@ class StoryBook:
                 return found, why
         best: tuple[float, str, Story, str] | None = None
         closest = (0.0, "")
+        when, half_life = article.published, self.settings.similarity_half_life
         for story_id, _ in ranked:
             story = self._stories[story_id]
-            if article.published - story.last > window or story.first - article.published > window:
+            gap = max(when - story.last, story.first - when, _NO_TIME)
+            if gap > window:
                 continue
             centroid = story.centroid
             # the shared terms are found in C; fsum adds exactly, in any order
             cosine = math.fsum([vector[t] * centroid[t] for t in vector.keys() & centroid.keys()])
-            gap = max(article.published - story.last, story.first - article.published)
-            half_life = self.settings.similarity_half_life
-            cosine *= 0.5 ** (max(gap, timedelta(0)) / half_life) / story.norm
+            cosine *= 0.5 ** (gap / half_life) / story.norm
             closest = max(closest, (cosine, story_id))
             if cosine < self.settings.join_similarity or (best and (cosine, story_id) < best[:2]):
                 continue
