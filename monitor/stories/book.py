@@ -25,7 +25,6 @@ within `window` of `now` are forgotten, with their copies and index entries.
 
 from __future__ import annotations
 
-import heapq
 import math
 from array import array
 from collections import Counter
@@ -56,7 +55,9 @@ from monitor.stories.text import (
     word_ids,
 )
 from monitor.stories.vectors import heaviest as _heaviest
+from monitor.stories.vectors import most_hits as _most_hits
 from monitor.stories.vectors import norm as _norm
+from monitor.stories.vectors import tf_idf as _tf_idf
 from monitor.stories.vectors import truncate as _truncate
 
 TITLE_WEIGHT = 3  # a headline term counts as three mentions in the text
@@ -64,7 +65,7 @@ VECTOR_TERMS = 60  # terms kept per article vector and per story centroid
 QUERY_TERMS = 10  # an article's most significant terms, looked up in the index
 INDEX_TERMS = 12  # a story's most significant terms, under which the index lists it
 MAX_POSTING = 2000  # a term listed for more stories than this is no use to find one
-MAX_CANDIDATES = 30
+HEADLINE_CANDIDATES = 30  # a headline has few terms: more stories are compared with it
 TEXT_CANDIDATES = 5  # a text's story is among the five listed under most of its query terms
 MERGE_CANDIDATES = 5  # stories compared with one that grew: listed under most of its central terms
 SHORT_TERMS = 20  # fewer distinct terms: a headline or a one-line summary
@@ -74,18 +75,6 @@ MAX_PERSISTED_DF = 50_000
 
 
 _NO_TIME = timedelta(0)
-_LOGS = [0.0, *map(math.log, range(1, 4096))]  # most counts are small: a list beats a call
-
-
-def _most_hits(hits: Counter[str], size: int) -> list[tuple[str, int]]:
-    """The `size` stories with the most hits, ties by id (tuples compared in C)."""
-    if len(hits) > size:  # the many stories hit once are not needed when enough hit twice
-        several = [(-n, story_id) for story_id, n in hits.items() if n > 1]
-        if len(several) < size:
-            several = [(-n, story_id) for story_id, n in hits.items()]
-    else:
-        several = [(-n, story_id) for story_id, n in hits.items()]
-    return [(story_id, -n) for n, story_id in heapq.nsmallest(size, several)]
 
 
 def _story_id(key: str) -> str:
@@ -447,13 +436,7 @@ class StoryBook:
         if len(self._df) > MAX_DF_TERMS:
             self._df = Counter({t: c // 2 for t, c in self._df.items() if c >= 2})
             self._documents //= 2
-        df, logs, log, size = self._df, _LOGS, math.log, len(_LOGS)
-        idf_top = log(1 + self._documents) + 1  # idf = log((1 + n) / (1 + df)) + 1
-        weights = {}
-        for term, tf in counts.items():
-            seen = 1 + df[term]
-            tf_part = 1 + (logs[tf] if tf < size else log(tf))
-            weights[term] = tf_part * (idf_top - (logs[seen] if seen < size else log(seen)))
+        weights = _tf_idf(counts, self._df, self._documents)
         weights = _truncate(weights, VECTOR_TERMS)
         norm = _norm(weights)
         return {term: w / norm for term, w in weights.items()}
@@ -468,7 +451,7 @@ class StoryBook:
         looked_up = vector.items() if short else _heaviest(vector, QUERY_TERMS)
         postings = [self._postings.get(term, ()) for term, _ in looked_up]
         hits = Counter(chain.from_iterable(p for p in postings if len(p) <= MAX_POSTING))
-        size = MAX_CANDIDATES if short else TEXT_CANDIDATES
+        size = HEADLINE_CANDIDATES if short else TEXT_CANDIDATES
         ranked = _most_hits(hits, size)
         if short:  # a headline: one term the story owns, or its shared terms, may be enough
             near = [self._stories[story_id] for story_id, _ in ranked]

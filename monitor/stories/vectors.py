@@ -7,10 +7,36 @@ records, so that every process ranks alike.
 
 from __future__ import annotations
 
+import heapq
 import math
+from collections.abc import Mapping
 from operator import itemgetter
 
 _WEIGHT = itemgetter(1)
+_LOGS = [0.0, *map(math.log, range(1, 4096))]  # most counts are small: a list beats a call
+
+
+def tf_idf(counts: Mapping[str, int], df: Mapping[str, int], documents: int) -> dict[str, float]:
+    """(1 + log tf) * idf of each term, idf = log((1 + documents) / (1 + df)) + 1."""
+    logs, log, size = _LOGS, math.log, len(_LOGS)
+    idf_top = log(1 + documents) + 1
+    weights = {}
+    for term, tf in counts.items():
+        seen = 1 + df[term]
+        tf_part = 1 + (logs[tf] if tf < size else log(tf))
+        weights[term] = tf_part * (idf_top - (logs[seen] if seen < size else log(seen)))
+    return weights
+
+
+def most_hits(hits: Mapping[str, int], size: int) -> list[tuple[str, int]]:
+    """The `size` keys with the most hits, ties by key (tuples compared in C)."""
+    if len(hits) > size:  # the many keys hit once are not needed when enough hit twice
+        several = [(-n, key) for key, n in hits.items() if n > 1]
+        if len(several) < size:
+            several = [(-n, key) for key, n in hits.items()]
+    else:
+        several = [(-n, key) for key, n in hits.items()]
+    return [(key, -n) for n, key in heapq.nsmallest(size, several)]
 
 
 def heaviest(vector: dict[str, float], size: int) -> list[tuple[str, float]]:
