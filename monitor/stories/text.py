@@ -125,7 +125,7 @@ def _word_id(token: str) -> int:
 
 
 def words(text: str) -> list[str]:
-    """Lower-case word tokens (numbers kept), for shingles."""
+    """Lower-case word tokens (numbers kept)."""
     cache = _words
     out = []
     for token in _WORD.findall(text):

@@ -30,11 +30,9 @@ def tf_idf(counts: Mapping[str, int], df: Mapping[str, int], documents: int) -> 
 
 def most_hits(hits: Mapping[str, int], size: int) -> list[tuple[str, int]]:
     """The `size` keys with the most hits, ties by key (tuples compared in C)."""
-    if len(hits) > size:  # the many keys hit once are not needed when enough hit twice
-        several = [(-n, key) for key, n in hits.items() if n > 1]
-        if len(several) < size:
-            several = [(-n, key) for key, n in hits.items()]
-    else:
+    # the many keys hit once are not needed when enough hit twice
+    several = [(-n, key) for key, n in hits.items() if n > 1] if len(hits) > size else []
+    if len(several) < size:
         several = [(-n, key) for key, n in hits.items()]
     return [(key, -n) for n, key in heapq.nsmallest(size, several)]
 
