@@ -7,7 +7,7 @@ Three cycles each, over a loopback farm (bench/farm.py) in its own process:
   first    every entry is new (empty state);
   steady   10% of the feeds published one new entry;
   nothing  nothing changed: every feed should answer 304.
-news-monitor runs through its real code path (`monitor.service.Runtime.cycle`, a config of N
+news-monitor runs through its real code path (`monitor.service.runtime.Runtime.cycle`, a config of N
 feeds and no topics); rss2email runs as a subprocess (`r2e run --no-send`: it fetches,
 parses and records, and sends no mail: news-monitor with no topics sends none either).
 The machine floor is the CPU our feedparser path needs (rss.parse_xml_feed with the lxml fast
@@ -134,7 +134,7 @@ def run_ours(
     args: argparse.Namespace, urls: list[str], workdir: Path, db_dir: Path, farm_pid: int
 ) -> tuple[list[Cycle], Peak]:
     from monitor.config import Settings
-    from monitor.service import Runtime
+    from monitor.service.runtime import Runtime
 
     settings = Settings(
         store={"url": f"sqlite:///{db_dir / f'bench-{os.getpid()}.db'}"},

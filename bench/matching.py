@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from monitor.errors import QueryError
 from monitor.query import Document, Query, TopicIndex, compile_query
 from monitor.query.nodes import And, Near, Node, Not, Or, Term
-from monitor.query.text import tokenize, words
+from monitor.query.normalize import tokenize, words
 
 CORPUS = Path("/work/shared/corpus")
 _STOP_WORDS = """about above after again against also among another around because been before

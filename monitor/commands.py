@@ -16,18 +16,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor import backtest
+from monitor import topic_trial
 from monitor.config import Settings, append_feeds, config_path, load_settings, parse_duration
-from monitor.digest import build_digest, render
+from monitor.delivery.compose import build_digest, render
 from monitor.errors import ConfigError, redact_url
 from monitor.models import Match
-from monitor.opml import read_opml, write_opml
 from monitor.query import Explanation, compile_query
-from monitor.service import DEFAULT_CHANNEL, CycleReport, once, query_problems, serve
+from monitor.service.runtime import DEFAULT_CHANNEL, CycleReport, once, query_problems, serve
+from monitor.sources.feed_finder import find_feed_at
+from monitor.sources.opml import read_opml, write_opml
 from monitor.store import Store
 from monitor.store.copy import copy_store
 from monitor.store.lock import InstanceLock
-from monitor.subscribe import find_feed_at
 
 log = logging.getLogger("monitor")
 
@@ -294,16 +294,16 @@ def cmd_topics(args: argparse.Namespace) -> int:
     print(f"query: {query.text}")
     if args.url or args.file:
         if args.url:
-            title, why = asyncio.run(backtest.on_page(settings, query, args.url))
+            title, why = asyncio.run(topic_trial.on_page(settings, query, args.url))
         else:
-            title, why = asyncio.run(backtest.on_file(settings, query, Path(args.file)))
+            title, why = asyncio.run(topic_trial.on_file(settings, query, Path(args.file)))
         print(f"{'MATCHES' if why else 'does not match'}: {title}")
         if why:
             _print_why(why)
         return 0 if why else 1
     with opened(settings) as store:
-        hits = backtest.on_stored(store, query, now - parse_duration(args.since))
-    groups = backtest.by_story(hits)
+        hits = topic_trial.on_stored(store, query, now - parse_duration(args.since))
+    groups = topic_trial.by_story(hits)
     print(f"{len(hits)} entries in {len(groups)} stories matched since {args.since} ago\n")
     for group in groups:
         lead = group[0]

@@ -21,8 +21,15 @@ from monitor.extract import Extractor, better_text, check_date
 from monitor.feeds import ParsePool, parse_feed
 from monitor.http import HttpClient
 from monitor.models import Article, Entry, FeedState, Match, Response
+from monitor.poll_schedule import (
+    Rng,
+    Rules,
+    after_failure,
+    after_success,
+    default_rng,
+    document_hint,
+)
 from monitor.query import Document, Explanation, Query, TopicIndex
-from monitor.schedule import Rng, Rules, after_failure, after_success, default_rng, document_hint
 from monitor.store import ClaimedFeed, Store
 from monitor.stories import StoryArticle, StoryBook, split_sentences
 from monitor.story_sync import SharedStories
@@ -104,7 +111,7 @@ class Pipeline:
         """Poll one feed and record what it brought; never raises for the feed's faults.
 
         `parser` parses in worker processes (the service passes its pool; without one the
-        document is parsed here). `rules` and `rng` set the next check (monitor/schedule.py).
+        document is parsed here). `rules` and `rng` set the next check (monitor/poll_schedule.py).
         `claimed`: the feed's stored state, as the claim on it returned it (else read here).
         """
         rules = rules or Rules(self.default_interval, self.max_backoff)

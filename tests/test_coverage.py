@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 
 from monitor.config import load_settings
-from monitor.service import once
+from monitor.service.runtime import once
 from tests.servers import LoopbackHTTPServer, Reply
 from tests.test_end_to_end import serve_seed, write_config
 

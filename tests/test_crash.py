@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import DigestSettings
-from monitor.outbox import queue_due_digests
+from monitor.delivery.outbox import queue_due_digests
 from monitor.store import Store
 from tests.servers import LoopbackHTTPServer, Reply, Request
 from tests.test_digest import match, topic

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from monitor.channels.webhook import sign
 from monitor.cli import main
+from monitor.delivery.outbox import DrainReport
 from monitor.models import DeliveryStatus
-from monitor.outbox import DrainReport
 from monitor.store import Store
 from tests.servers import LoopbackHTTPServer, Reply, Request
 from tests.test_outbox import NOW, queue, run_drain, store

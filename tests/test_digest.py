@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from monitor.config import Schedule, TopicConfig
-from monitor.digest import (
+from monitor.delivery.compose import (
     build_digest,
     in_quiet_hours,
     is_due,

@@ -19,7 +19,7 @@ import pytest
 from monitor.channels.webhook import verify
 from monitor.cli import main
 from monitor.config import load_settings
-from monitor.service import CycleReport, once
+from monitor.service.runtime import CycleReport, once
 from monitor.store import Store
 from tests.servers import LoopbackHTTPServer, Reply, SMTPRecorder
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.extract import extract_sync, truncate
-from monitor.extract.decode import decode, sniff
+from monitor.extract.charset import decode, sniff
 from monitor.extract.detect import CONSENT_WALL, JAVASCRIPT_REQUIRED, PAYWALL, classify
 
 DATA = Path(__file__).parent / "data"

@@ -8,9 +8,9 @@ import pytest
 
 from monitor.cli import main
 from monitor.config import load_settings
-from monitor.discover import discover
 from monitor.errors import ConfigError
-from monitor.opml import read_opml
+from monitor.sources.autodiscovery import discover
+from monitor.sources.opml import read_opml
 from tests.servers import LoopbackHTTPServer, Reply
 
 DATA = Path(__file__).parent / "data" / "discovery"

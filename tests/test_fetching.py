@@ -21,7 +21,7 @@ from monitor.feeds import ParsedFeed, ParsePool, parse_feed
 from monitor.http import HttpClient
 from monitor.models import FeedState
 from monitor.pipeline import Pipeline, PollReport
-from monitor.schedule import Rules
+from monitor.poll_schedule import Rules
 from monitor.store import Store
 from tests.servers import LoopbackHTTPServer, Reply, Request
 from tests.test_http import gzip_bomb, raw_server

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.digest import render
+from monitor.delivery.compose import render
 from tests.test_digest import digest_of, match
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

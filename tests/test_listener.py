@@ -13,9 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config import load_settings
 from monitor.metrics import Metrics
-from monitor.service import serve
+from monitor.service.listener import Liveness, build_app, start
+from monitor.service.runtime import serve
 from monitor.store import Store
-from monitor.web import Liveness, build_app, start
 from tests.servers import LoopbackHTTPServer, free_port
 from tests.test_end_to_end import serve_seed, write_config
 

@@ -15,9 +15,9 @@ import pytest
 from monitor.channels import build_channel
 from monitor.channels.base import Channel
 from monitor.config import DigestSettings, FetchSettings, WebhookChannel
+from monitor.delivery.outbox import DrainReport, drain, queue_due_digests, retry_delay
 from monitor.http import HttpClient
 from monitor.models import DeliveryStatus, Match
-from monitor.outbox import DrainReport, drain, queue_due_digests, retry_delay
 from monitor.store import Store
 from tests.servers import LoopbackHTTPServer, Reply
 from tests.test_digest import match, topic

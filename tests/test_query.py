@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-import monitor.query.text
+import monitor.query.normalize
 from monitor.errors import QueryError
 from monitor.query import Query, compile_query, tokenize
 
@@ -306,13 +306,13 @@ def test_document_is_tokenised_once_per_call(monkeypatch: pytest.MonkeyPatch) ->
     """matches() and explain() tokenise the text once, however many terms the query has."""
     query = compile_query(SEED)
     calls: list[str] = []
-    split = monitor.query.text._tokens
+    split = monitor.query.normalize._tokens
 
     def counting(norm: str) -> list[str]:
         calls.append(norm)
         return split(norm)
 
-    monkeypatch.setattr(monitor.query.text, "_tokens", counting)
+    monkeypatch.setattr(monitor.query.normalize, "_tokens", counting)
     assert query.matches(SUMMIT_STORY)
     assert len(calls) == 1
     assert query.explain(SUMMIT_STORY)

@@ -8,7 +8,7 @@ import pytest
 
 from monitor.errors import QueryError
 from monitor.query import Document, Query, TopicIndex, compile_query
-from monitor.query.text import prepare
+from monitor.query.normalize import prepare
 
 _VOCABULARY = (
     "trump putin kremlin summit meeting tariffs steel china iran deal nuclear korea kim"

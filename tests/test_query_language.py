@@ -6,7 +6,7 @@ import pytest
 
 from monitor.errors import QueryError
 from monitor.query import Document, Explanation, Hit, compile_query
-from monitor.query.text import fold
+from monitor.query.normalize import fold
 
 SUMMIT = Document(
     title="Kremlin says Trump invited Putin to White House",

@@ -17,9 +17,9 @@ import pytest
 
 from monitor.cli import main
 from monitor.config import DigestSettings, Settings, StoriesSettings
+from monitor.delivery.outbox import queue_due_digests
 from monitor.models import FeedState
-from monitor.outbox import queue_due_digests
-from monitor.service import Runtime
+from monitor.service.runtime import Runtime
 from monitor.store import ClaimedFeed, DigestTaken, Store, StoreError
 from monitor.store.lock import StoreInUse
 from monitor.stories import StoryArticle
@@ -106,7 +106,7 @@ def test_a_digest_takes_only_stories_no_other_digest_took(pair: tuple[Store, Sto
     waiting_two = two.waiting("hook")["summit"]  # both replicas saw the same story waiting
 
     assert queue_due_digests(one, [topic()], channels=["hook"], now=NOW, settings=DigestSettings())
-    from monitor.digest import build_digest, render
+    from monitor.delivery.compose import build_digest, render
 
     late = render(build_digest("hook", [(topic(), [q.match for q in waiting_two])], NOW))
     with pytest.raises(DigestTaken):

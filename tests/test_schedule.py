@@ -1,4 +1,4 @@
-"""monitor.schedule: the next check of a feed, as table tests with `now` and the RNG injected."""
+"""monitor.poll_schedule: a feed's next check, as table tests with `now` and the RNG injected."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.config import ServiceSettings
-from monitor.schedule import (
+from monitor.poll_schedule import (
     Rules,
     after_failure,
     after_success,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import load_settings
-from monitor.service import serve
+from monitor.service.runtime import serve
 from tests.servers import LoopbackHTTPServer, Reply, Request, SMTPRecorder
 from tests.test_end_to_end import seed_feed, serve_seed, write_config
 

@@ -10,8 +10,8 @@ trafilatura's own downloader (`fetch_url`) is never used: pages come from our HT
 """
 
 from monitor.extract.compare import DateChoice, TextChoice, better_text, check_date, overlap
-from monitor.extract.pool import Extractor, Worker, truncate
 from monitor.extract.worker import Job, Result, extract_sync, run
+from monitor.extract.worker_pool import Extractor, Worker, truncate
 
 __all__ = [
     "DateChoice",

@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import trafilatura
 from trafilatura.utils import load_html
 
-from monitor.extract import decode, detect
+from monitor.extract import charset, detect
 
 Result = dict[str, str | None]
 Tree = Any  # lxml.html.HtmlElement (lxml ships no type stubs)
@@ -70,13 +70,13 @@ def extract_sync(
     if isinstance(body, str):
         html = body
     else:
-        sniffed = decode.sniff(body, content_type)
+        sniffed = charset.sniff(body, content_type)
         if sniffed.kind == "other":
             return failure("not html", f"not an HTML page: {sniffed.what}")
-        html, _ = decode.decode(body, content_type)
+        html, _ = charset.decode(body, content_type)
         if sniffed.kind == "text":
             return _plain_text(html, min_chars)
-    html = decode.strip_xml_declaration(html)
+    html = charset.strip_xml_declaration(html)
     try:
         return _extract_html(html, url, min_chars)
     except Exception as exc:  # returned as plain strings: trafilatura's errors do not pickle

@@ -24,7 +24,7 @@ from monitor.feeds.common import (
     entry_key,
 )
 from monitor.feeds.document import parse_feed
-from monitor.feeds.pool import ParsePool
+from monitor.feeds.parse_pool import ParsePool
 from monitor.feeds.rss import cut_long_authors, strip_entity_declarations
 
 __all__ = [

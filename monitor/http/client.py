@@ -36,7 +36,7 @@ from monitor.errors import (
     NetworkError,
 )
 from monitor.headers import parse_retry_after
-from monitor.http.decode import read_body
+from monitor.http.decompress import read_body
 from monitor.http.policy import Policy, PolicyResolver, Refused, blocked
 from monitor.models import Response
 

@@ -21,7 +21,7 @@ from monitor.query.explain import Explanation, Hit
 from monitor.query.index import TopicIndex
 from monitor.query.matcher import Query, compile_query
 from monitor.query.nodes import Anchors
-from monitor.query.text import Document, tokenize
+from monitor.query.normalize import Document, tokenize
 
 __all__ = [
     "Anchors",

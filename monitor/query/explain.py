@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 from monitor.query.nodes import Term
-from monitor.query.text import Field, Prepared
+from monitor.query.normalize import Field, Prepared
 
 __all__ = ["SNIPPET_CHARS", "Explanation", "Hit", "explain"]
 

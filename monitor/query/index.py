@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from monitor.query.explain import Explanation
 from monitor.query.matcher import Query
-from monitor.query.text import Document, Prepared, prepare
+from monitor.query.normalize import Document, Prepared, prepare
 
 __all__ = ["TopicIndex"]
 

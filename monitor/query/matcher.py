@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from monitor.errors import QueryError
 from monitor.query.explain import Explanation, explain
 from monitor.query.nodes import Anchors, And, Node, Not, Or, Term, anchors, positive_terms
+from monitor.query.normalize import Document, Prepared, prepare, prepare_text
 from monitor.query.parser import parse
-from monitor.query.text import Document, Prepared, prepare, prepare_text
 
 __all__ = ["Query", "compile_query"]
 

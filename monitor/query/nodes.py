@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TypeAlias
 
-from monitor.query.text import DEFAULT_FIELDS, Field, Prepared
+from monitor.query.normalize import DEFAULT_FIELDS, Field, Prepared
 
 __all__ = ["Anchors", "And", "Near", "Node", "Not", "Or", "Term", "anchors", "positive_terms"]
 

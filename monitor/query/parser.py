@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from monitor.errors import QueryError
 from monitor.query.nodes import And, Near, Node, Not, Or, Term, scoped, walk
-from monitor.query.text import FIELDS, fold, tokenize
+from monitor.query.normalize import FIELDS, fold, tokenize
 
 __all__ = ["MAX_DEPTH", "MAX_DISTANCE", "parse"]
 

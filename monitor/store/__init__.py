@@ -14,11 +14,11 @@ queued stories only if no other process took them first (`save_digest`).
 """
 
 from monitor.store.base import DigestTaken, StoreError, engine_url
-from monitor.store.outbox import OutboxStore
+from monitor.store.deliveries import OutboxStore
 from monitor.store.polls import PollStore
 from monitor.store.rows import ClaimedFeed, OutboxCounts, Queued, SeenEntry
 from monitor.store.schema import MIGRATIONS, schema_migrations
-from monitor.store.stories import StoryStore
+from monitor.store.story_revisions import StoryStore
 
 __all__ = [
     "MIGRATIONS",

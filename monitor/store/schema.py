@@ -68,7 +68,7 @@ feeds = Table(
     Column("consecutive_failures", Integer, nullable=False, default=0),
     Column("next_check", UTCDateTime),
     # What the last feed document asked for (RSS <ttl>, publishing rate), in seconds;
-    # a 304 carries no document, so it is remembered here (see monitor/schedule.py).
+    # a 304 carries no document, so it is remembered here (see monitor/poll_schedule.py).
     Column("hint_seconds", Float),
     # Which process is polling the feed now, and until when its claim holds (0009):
     # replicas sharing one PostgreSQL split the due feeds this way (see Store.claim_feeds).

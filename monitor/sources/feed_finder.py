@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from monitor.config import FetchSettings
-from monitor.discover import candidates, discover
 from monitor.errors import FetchError, MonitorError, ParseError
 from monitor.feeds import parse_feed
 from monitor.http import HttpClient
+from monitor.sources.autodiscovery import candidates, discover
 
 
 @dataclass(frozen=True, slots=True)

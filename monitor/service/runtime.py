@@ -31,22 +31,22 @@ from monitor.config import (
     Settings,
     WebhookChannel,
 )
-from monitor.coverage import queue_coverage_alerts
+from monitor.delivery.atom_files import write_atom_feeds
+from monitor.delivery.outbox import DrainReport, drain, queue_due_digests
+from monitor.delivery.source_health import queue_coverage_alerts
 from monitor.errors import QueryError, redact_url
 from monitor.extract import Extractor
 from monitor.feeds import ParsePool
 from monitor.http import HttpClient
 from monitor.metrics import Metrics
-from monitor.outbox import DrainReport, drain, queue_due_digests
 from monitor.pipeline import Pipeline, PollReport, WatchedTopic
-from monitor.publish import write_atom_feeds
+from monitor.poll_schedule import Rules
 from monitor.query import TopicIndex, compile_query
-from monitor.schedule import Rules
+from monitor.service.listener import Liveness, build_app
+from monitor.service.listener import start as start_listener
 from monitor.store import ClaimedFeed, Store
 from monitor.store.lock import InstanceLock
 from monitor.story_sync import SharedStories
-from monitor.web import Liveness, build_app
-from monitor.web import start as start_listener
 
 log = logging.getLogger(__name__)
 

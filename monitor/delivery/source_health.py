@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from monitor.config import Settings
-from monitor.digest import render_coverage
+from monitor.delivery.compose import render_coverage
 from monitor.errors import redact_url
 from monitor.models import FeedState
 from monitor.store import DigestTaken, Store

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from monitor.channels.base import Channel
 from monitor.config import DigestSettings, TopicConfig
-from monitor.digest import build_digest, in_quiet_hours, is_due, render
+from monitor.delivery.compose import build_digest, in_quiet_hours, is_due, render
 from monitor.errors import DeliveryError
 from monitor.models import Match
 from monitor.store import DigestTaken, Queued, Store

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from monitor.channels.files import write_atomic
 from monitor.config import TopicConfig
-from monitor.digest import render_atom
+from monitor.delivery.compose import render_atom
 from monitor.store import Store
 
 ATOM_ENTRIES = 50
