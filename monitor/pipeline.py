@@ -1,4 +1,4 @@
-"""One feed's poll, end to end, reading like the data flow in DESIGN.md.
+"""One feed's poll, end to end: the data flow drawn in ARCHITECTURE.md.
 
 fetch → parse → new entries → match topics → fetch and clean each matching page
 → store matches and mark entries seen. Every failure stays with its feed or

@@ -237,7 +237,8 @@ def _feed_schedule(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE feeds ADD COLUMN hint_seconds FLOAT")
 
 
-# Ordered and append-only: a released migration is never edited, a new one is added.
+# Ordered by name and append-only: a released migration is never edited, a new one is added
+# (0007 and 0008 add independent columns, so stores that applied them in either order agree).
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0001_initial", _initial_schema),
     ("0002_feed_schedule", _feed_schedule),
@@ -249,12 +250,12 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ),
     ("0006_stories", _stories),
     (
-        "0008_entry_text",
-        lambda conn: _add_missing_columns(conn, entries, "title", "summary", "link"),
-    ),
-    (
         "0007_match_explanations",
         lambda conn: _add_missing_columns(conn, matches, "snippet", "hits"),
+    ),
+    (
+        "0008_entry_text",
+        lambda conn: _add_missing_columns(conn, entries, "title", "summary", "link"),
     ),
     ("0009_claims", _claims),
     (
