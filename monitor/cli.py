@@ -1,17 +1,24 @@
 """The `news-monitor` command: a thin layer over the library.
 
 Errors are caught once, here: the user sees the message and a hint, and a
-traceback only with `-v`. Exit codes: 0 ok, 1 runtime failure, 2 bad config.
+traceback only with `-v`. Exit codes (README, "Exit codes"): 0 all well,
+1 some feeds or channels failed (or the command could not do its work),
+2 a config or usage error, 3 nothing could be polled or delivered.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from monitor import logs
 from monitor.errors import ConfigError, MonitorError, QueryError
+
+OK, SOME_FAILED, CONFIG_ERROR, NOTHING_DONE = 0, 1, 2, 3
 
 DESCRIPTION = """\
 news-monitor watches RSS, Atom and JSON feeds for the topics you configure,
@@ -20,12 +27,16 @@ signed webhook or as files.
 
 The config file is --config, else $MONITOR_CONFIG, else config/monitor.toml;
 every key can be overridden from the environment (MONITOR_STORE__URL, ...).
+Global options may come before or after the command.
+
+exit codes: 0 all well; 1 some feeds or channels failed; 2 config error;
+3 nothing could be polled or delivered.
 """
 
 COMMANDS = {
     "run": "run the service: poll feeds when due, send digests on each topic's schedule",
     "once": "poll every feed once, process, send what is due, and exit (for cron and tests)",
-    "check": "validate the configuration; print every problem with its key and exit 2",
+    "check": "validate the configuration; print every problem with its file, line and key",
     "status": "show each feed's last success and error, and the outbox",
     "outbox": "manage undelivered digests: `outbox retry` re-queues failed deliveries",
     "feeds": "list, add (with autodiscovery), import and export (OPML) the feeds you follow",
@@ -35,6 +46,94 @@ COMMANDS = {
     "into another store (e.g. from SQLite to PostgreSQL)",
 }
 
+# The global options and their values when not given (see _CommandParser).
+GLOBAL_DEFAULTS: dict[str, Any] = {
+    "config": None,
+    "verbose": False,
+    "quiet": False,
+    "log_format": "text",
+}
+
+
+def _program_version() -> str:
+    try:
+        return version("news-monitor")
+    except PackageNotFoundError:  # run from a source tree that was not installed
+        from monitor import __version__
+
+        return __version__
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """--config, -v, -q, --log-format; with `suppress`, an option not given sets nothing,
+    so a value given before the command is not reset by the command's own parser."""
+
+    def default(name: str) -> Any:
+        return argparse.SUPPRESS if suppress else GLOBAL_DEFAULTS[name]
+
+    group = parser.add_argument_group("global options (before or after the command)")
+    group.add_argument(
+        "--config", "-c", metavar="FILE", default=default("config"), help="TOML config file"
+    )
+    loudness = group.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        default=default("verbose"),
+        help="debug logs and tracebacks on errors",
+    )
+    loudness.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        default=default("quiet"),
+        help="print only problems: silent when all is well (for cron)",
+    )
+    group.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=default("log_format"),
+        help="log lines for people (text, the default) or one JSON object per line",
+    )
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """The parser of a command or action: it accepts the global options too.
+
+    Nested `add_subparsers` use the parent's class, so every command and action
+    added anywhere in the tree accepts them without further code.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _add_global_options(self, suppress=True)
+
+
+def _outbox_parser(command: argparse.ArgumentParser) -> None:
+    actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
+    retry = actions.add_parser(
+        "retry",
+        help="re-queue failed deliveries and resume stopped channels",
+        description="Put every failed delivery (or one channel's) back in the queue and "
+        "resume channels stopped by a 410 Gone; they are sent at the next cycle.",
+    )
+    retry.add_argument("--channel", metavar="NAME", help="only this channel")
+
+
+def _digest_parser(command: argparse.ArgumentParser) -> None:
+    actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
+    preview = actions.add_parser(
+        "preview",
+        help="render the stories waiting for a topic's next digest; sends nothing",
+        description="Render what the topic's next digest would contain (the stories "
+        "waiting in its channels' queues), or with --recent its latest stories, as "
+        "text on the terminal or as an HTML file. Nothing is sent or marked.",
+    )
+    preview.add_argument("topic", help="a topic name")
+    preview.add_argument("--html", metavar="FILE", help="write the HTML part here")
+    preview.add_argument("--recent", action="store_true", help="the latest stories, sent or not")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -42,48 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--config", "-c", metavar="FILE", help="TOML config file")
-    parser.add_argument(
-        "--verbose", "-v", action="store_true", help="debug logs and tracebacks on errors"
+    parser.add_argument("--version", action="version", version=f"news-monitor {_program_version()}")
+    _add_global_options(parser, suppress=False)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_CommandParser
     )
-    parser.add_argument(
-        "--log-format",
-        choices=("text", "json"),
-        default="text",
-        help="log lines for people (text, the default) or one JSON object per line",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
-        if name == "outbox":
-            actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
-            retry = actions.add_parser(
-                "retry",
-                help="re-queue failed deliveries and resume stopped channels",
-                description="Put every failed delivery (or one channel's) back in the queue and "
-                "resume channels stopped by a 410 Gone; they are sent at the next cycle.",
-            )
-            retry.add_argument("--channel", metavar="NAME", help="only this channel")
-        if name == "feeds":
-            _feeds_parser(command)
-        if name == "store":
-            _store_parser(command)
-        if name == "topics":
-            _topics_parser(command)
-        if name == "digest":
-            actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
-            preview = actions.add_parser(
-                "preview",
-                help="render the stories waiting for a topic's next digest; sends nothing",
-                description="Render what the topic's next digest would contain (the stories "
-                "waiting in its channels' queues), or with --recent its latest stories, as "
-                "text on the terminal or as an HTML file. Nothing is sent or marked.",
-            )
-            preview.add_argument("topic", help="a topic name")
-            preview.add_argument("--html", metavar="FILE", help="write the HTML part here")
-            preview.add_argument(
-                "--recent", action="store_true", help="the latest stories, sent or not"
-            )
+        actions = ACTIONS.get(name)
+        if actions is not None:
+            actions(command)
     return parser
 
 
@@ -149,10 +216,34 @@ def _feeds_parser(command: argparse.ArgumentParser) -> None:
     exp.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+# Commands with actions or options of their own: name -> what adds them to its parser.
+ACTIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "outbox": _outbox_parser,
+    "feeds": _feeds_parser,
+    "topics": _topics_parser,
+    "digest": _digest_parser,
+    "store": _store_parser,
+}
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The parsed command line, with every global option set (given or default)."""
     args = build_parser().parse_args(argv)
+    for name, value in GLOBAL_DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, value)
+    if args.verbose and args.quiet:  # one before the command, one after it
+        build_parser().error("--verbose and --quiet cannot be used together")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse(argv)
     logs.setup(verbose=args.verbose, json_lines=args.log_format == "json")
+    if args.quiet:
+        logging.getLogger().setLevel(logging.WARNING)
     from monitor.commands import HANDLERS  # the whole application: only when a command runs
+    from monitor.store import StoreError
 
     try:
         return HANDLERS[args.command](args)
@@ -160,15 +251,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"{exc.source or 'config'}: {problem}", file=sys.stderr)
         print("fix these and run `news-monitor check`", file=sys.stderr)
-        return 2
+        return CONFIG_ERROR
     except QueryError as exc:
         print(f"error: {exc}\n{exc.pointer()}", file=sys.stderr)
-        return 2
+        return CONFIG_ERROR
+    except StoreError as exc:  # no state to read or write: nothing can be polled or delivered
+        if args.verbose:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return NOTHING_DONE
     except MonitorError as exc:
         if args.verbose:
             raise
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return SOME_FAILED
     except KeyboardInterrupt:
         return 130
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor import topic_trial
+from monitor.cli import NOTHING_DONE, OK, SOME_FAILED
 from monitor.config import Settings, append_feeds, config_path, load_settings, parse_duration
 from monitor.delivery.compose import build_digest, render
 from monitor.errors import ConfigError, redact_url
@@ -59,6 +60,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"{exc.source or file}: {problem}")
         return 2
+    if args.quiet:
+        return 0
     where = file if file.is_file() else "the embedded defaults"
     print(
         f"{where}: OK ({len(settings.feeds)} feeds, {len(settings.topics)} topics, "
@@ -81,14 +84,41 @@ def _summary(report: CycleReport) -> str:
     return "\n".join(lines)
 
 
+def _problems(report: CycleReport) -> str:
+    """What went wrong in a cycle, one line each; empty when all went well."""
+    lines = [f"feed failed: {p.url}: {p.error}" for p in report.polls if p.error]
+    delivery = report.delivery
+    if delivery.retrying or delivery.failed:
+        lines.append(
+            f"deliveries not accepted: {delivery.retrying} to retry, {delivery.failed} failed "
+            "(see `news-monitor status`)"
+        )
+    return "\n".join(lines)
+
+
+def exit_code(report: CycleReport) -> int:
+    """3 when every feed failed or no delivery got through, 1 when some did, else 0."""
+    failed_polls = sum(1 for p in report.polls if p.error)
+    delivery = report.delivery
+    undelivered = delivery.retrying + delivery.failed
+    if (report.polls and failed_polls == len(report.polls)) or (undelivered and not delivery.sent):
+        return NOTHING_DONE
+    return SOME_FAILED if failed_polls or undelivered else OK
+
+
 def cmd_once(args: argparse.Namespace) -> int:
     settings = _load(args)
-    progress = _progress_bar if sys.stderr.isatty() and len(settings.feeds) > 1 else None
-    if progress is not None and not args.verbose:
-        logging.getLogger().setLevel(logging.WARNING)  # the bar replaces per-feed info lines
+    progress = None
+    if sys.stderr.isatty() and len(settings.feeds) > 1 and not args.quiet:
+        progress = _progress_bar
+        if not args.verbose:
+            logging.getLogger().setLevel(logging.WARNING)  # the bar replaces per-feed lines
     report = asyncio.run(once(settings, progress=progress))
-    print(_summary(report))
-    return 0
+    if not args.quiet:
+        print(_summary(report))
+    elif problems := _problems(report):
+        print(problems, file=sys.stderr)
+    return exit_code(report)
 
 
 def _progress_bar(done: int, total: int) -> None:
