@@ -31,7 +31,7 @@ from monitor.poll_schedule import (
 )
 from monitor.query import Document, Explanation, Query, TopicIndex
 from monitor.store import ClaimedFeed, Store
-from monitor.stories import StoryArticle, StoryBook, split_sentences
+from monitor.stories import StoryArticle, StoryBook
 from monitor.story_sync import SharedStories
 from monitor.urls import canonical_url
 
@@ -163,6 +163,8 @@ class Pipeline:
         done = self._success_state(
             state, response, now, interval=interval, hint=hint, rules=rules, rng=rng
         )
+        # in publication order: a re-post never opens a story before its original
+        candidates.sort(key=lambda candidate: candidate[0].published)
         with self._stories(now, bool(candidates)) as book:
             found = [m for article, ms in candidates for m in self._place(book, article, ms, now)]
             # entries, matches and the feed's new state in one transaction
@@ -275,27 +277,28 @@ class Pipeline:
     def _place(
         self, book: StoryBook | None, article: StoryArticle, found: Sequence[Match], now: datetime
     ) -> list[Match]:
-        """Each match with where the article stands in its story for that topic: a new
-        story, a development, or a repeat.
+        """Each match with where the article stands in its story for that topic.
 
-        A topic gets an alert when the article tells it something not yet sent on that
-        topic: the whole story if the topic never had it, else only the new sentences.
+        Per topic: the first article of a story it hears of is a `new_story` (sent, however
+        short); a later one with anything not yet sent on the topic is a `development`,
+        even when all of it is new; one that adds nothing is folded into the story
+        (`duplicate` for a copy of an article already placed, else `also_reported`).
         """
         if book is None:
             return list(found)
         decision = book.add(article, now=now)
-        everything = tuple(split_sentences(article.text))
         placed = []
         for match in found:
+            told = book.was_told(decision.story_id, match.topic)
             new = book.novelty(decision.story_id, match.topic, article)
-            if not new:
-                kind = "duplicate" if decision.kind == "duplicate" else "also_reported"
-            elif decision.kind == "new_story" or len(new) == len(everything):
+            if not told:
                 kind = "new_story"
-            else:
+            elif new:
                 kind = "development"
-            if new:  # queued now, so delivered: at least once, through the outbox
-                book.mark_delivered(decision.story_id, match.topic, new)
+            else:
+                kind = "duplicate" if decision.kind == "duplicate" else "also_reported"
+            if new or kind == "new_story":  # queued now, so delivered: at least once
+                book.mark_delivered(decision.story_id, match.topic, new or (article.title,))
             placed.append(
                 replace(
                     match,

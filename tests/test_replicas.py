@@ -301,15 +301,16 @@ def test_matches_of_a_merged_story_follow_it(store_url: str) -> None:
     store = Store(store_url)
     store.migrate()
     store.record_entries([], [replace(match(), story_id="st-a")], NOW, {})
-    store.record_entries([], [replace(match(url="https://e.org/b"), story_id="st-b")], NOW, {})
+    copy = replace(match(url="https://e.org/b"), story_id="st-b", story_kind="duplicate")
+    store.record_entries([], [copy], NOW, {})
 
     SharedStories(store, MergingBook(), 0).save(NOW)  # type: ignore[arg-type]
 
-    assert [url for _, url in store.story_reports(["st-b"])["st-b"]] == [
-        "https://e.org/a",
-        "https://e.org/b",
-    ]
-    assert store.story_reports(["st-a"]) == {}
+    topic = match().topic
+    assert store.folded_copies(topic, ["st-b"]) == {
+        "https://e.org/a": [(copy.source, "https://e.org/b")]
+    }
+    assert store.folded_copies(topic, ["st-a"]) == {}
     records, _, revision = store.story_changes_since(0)
     assert [r["id"] for r in records] == ["st-b"] and revision == 1
     assert store.story_changes_since(1) == ([], [], 1)

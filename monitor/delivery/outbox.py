@@ -112,21 +112,25 @@ def queue_due_digests(
 def _with_other_reports(
     store: Store, stories: list[tuple[TopicConfig, list[Match]]]
 ) -> list[tuple[TopicConfig, list[Match]]]:
-    """Each story's other outlets ("also reported by"), as recorded so far."""
-    # an outlet's own earlier articles on the story are not "also reported by"
-    reports = store.story_reports(m.story_id for _, ms in stories for m in ms if m.story_id)
-    return [
-        (
-            topic,
-            [
-                replace(m, also=tuple(r for r in reports.get(m.story_id, []) if r[0] != m.source))
-                if m.story_id
-                else m
-                for m in matches
-            ],
+    """Each item's "also reported by": the other outlets of the copies folded into it."""
+    out = []
+    for topic, matches in stories:
+        folded = store.folded_copies(topic.name, (m.story_id for m in matches if m.story_id))
+        out.append(
+            (topic, [replace(m, also=_other_outlets(m, folded.get(m.url, []))) for m in matches])
         )
-        for topic, matches in stories
-    ]
+    return out
+
+
+def _other_outlets(item: Match, reports: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """Each outlet once, the item's own left out."""
+    seen = {item.source}
+    out = []
+    for source, url in reports:
+        if source not in seen:
+            seen.add(source)
+            out.append((source, url))
+    return tuple(out)
 
 
 def _earlier_digests(

@@ -27,21 +27,31 @@ from monitor.store.schema import (
 class StoryStore(StoreBase):
     """Story records, and matches looked up by story."""
 
-    def story_reports(self, story_ids: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
-        """Every (source, url) recorded for each story, in the order they were found."""
+    def folded_copies(
+        self, topic: str, story_ids: Iterable[str]
+    ) -> dict[str, list[tuple[str, str]]]:
+        """The (source, url) of the copies and repeats folded into each item of a topic.
+
+        Keyed by the item's URL: a match that went out (a new story or a development)
+        takes the folded matches of its story recorded after it and before the next one.
+        """
         ids = sorted(set(story_ids))
         if not ids:
             return {}
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(matches.c.story_id, matches.c.source, matches.c.url)
-                .where(matches.c.story_id.in_(ids))
+                select(matches.c.story_id, matches.c.story_kind, matches.c.source, matches.c.url)
+                .where(matches.c.topic == topic, matches.c.story_id.in_(ids))
                 .order_by(matches.c.id)
             ).all()
         out: dict[str, list[tuple[str, str]]] = {}
-        for story_id, source, url in rows:
-            if (source, url) not in out.setdefault(story_id, []):
-                out[story_id].append((source, url))
+        item_of: dict[str, str] = {}  # story id -> the URL of its latest item
+        for story_id, kind, source, url in rows:
+            if kind not in ("duplicate", "also_reported"):
+                item_of[story_id] = url
+                out.setdefault(url, [])
+            elif story_id in item_of:
+                out[item_of[story_id]].append((source, url))
         return out
 
     def earlier_digests(self, story_id: str, topic: str, channel: str) -> list[str]:

@@ -37,7 +37,7 @@ from typing import Any
 from monitor.config import StoriesSettings
 from monitor.stories import fingerprint, headlines, merging
 from monitor.stories.model import Decision, StoryArticle, StoryInfo
-from monitor.stories.novelty import Sentence, Told, analyse, analyse_all
+from monitor.stories.novelty import Sentence, Told, analyse, analyse_all, as_sentence
 from monitor.stories.records import (
     RECORD_VERSION,
     Member,
@@ -75,6 +75,17 @@ MAX_PERSISTED_DF = 50_000
 
 
 _NO_TIME = timedelta(0)
+
+
+def _sentences_of(article: StoryArticle) -> list[Sentence]:
+    """What is compared to tell what is new: the sentences of the text, else its title
+    (or its one line of text) as one sentence."""
+    body = article.text if article.text.strip() else article.title
+    sentences = analyse(body)
+    if sentences:
+        return sentences
+    line = " ".join((clean_title(article.title) or body).split())
+    return [as_sentence(line)] if line else []
 
 
 def _story_id(key: str) -> str:
@@ -157,15 +168,24 @@ class StoryBook:
         return Decision("also_reported", best.id, (), None, f"{reason}; nothing new")
 
     def novelty(self, story_id: str, topic: str, article: StoryArticle) -> tuple[str, ...]:
-        """The sentences of `article` not yet delivered for this story on this topic."""
+        """The sentences of `article` not yet delivered for this story on this topic.
+
+        A short article (a title, a one-line summary) has no sentence long enough to be
+        compared: its title, else its text, counts as its one sentence, so that it is
+        never taken for "nothing new".
+        """
         story = self._stories.get(self.resolve(story_id))
         told = story.delivered.get(topic) if story else None
-        body = article.text if article.text.strip() else article.title
-        sentences = analyse(body)
+        sentences = _sentences_of(article)
         if told is None:
             return tuple(s.text for s in sentences)
         new = told.copy().new_sentences(sentences, self.settings.paraphrase_overlap)
         return tuple(s.text for s in new)
+
+    def was_told(self, story_id: str, topic: str) -> bool:
+        """Whether anything of this story was already sent on this topic."""
+        story = self._stories.get(self.resolve(story_id))
+        return story is not None and topic in story.delivered
 
     def mark_delivered(self, story_id: str, topic: str, sentences: Sequence[str]) -> None:
         """Record that `sentences` (all those of every article linked) went out on `topic`."""
@@ -173,7 +193,7 @@ class StoryBook:
         if story is None:
             return
         told = story.delivered.setdefault(topic, Told())
-        told.tell(analyse("\n".join(sentences)))
+        told.tell([as_sentence(text) for text in sentences])
         self._changed.add(story.id)
 
     def story(self, story_id: str) -> StoryInfo | None:

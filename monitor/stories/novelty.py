@@ -31,6 +31,13 @@ def analyse(text: str) -> list[Sentence]:
     return analyse_all(sentence_tokens(text))[0]
 
 
+def as_sentence(text: str) -> Sentence:
+    """One sentence with its features, however short (a title, a one-line entry)."""
+    tokens = [token for _, piece in sentence_tokens(text) for token in piece]
+    found, names, numbers = features(tokens)
+    return Sentence(text, frozenset(found), frozenset(names), frozenset(numbers))
+
+
 def analyse_all(pieces: list[tuple[str, list[str]]]) -> tuple[list[Sentence], Counter[str]]:
     """The sentences worth comparing, and the term counts of the whole text, from its
     sentences and their tokens (`text.sentence_tokens`)."""
