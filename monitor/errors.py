@@ -26,13 +26,20 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from monitor.models import ErrorClass
 
 _SECRET_PARAM = re.compile(
-    r"(token|key|secret|password|passwd|pass|auth|sig|signature|session|code|apikey|access)",
+    r"(token|key|secret|password|passwd|pass|auth|sig|signature|session|code|apikey|access"
+    r"|credential)",
     re.IGNORECASE,
 )
+# Any URL inside free text (error messages, tracebacks): scheme://… up to a space or quote.
+_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 
 
 def redact_url(url: str) -> str:
-    """The URL as it may appear in logs: no userinfo, no secret-looking query values."""
+    """The URL as it may be shown anywhere: no userinfo, no secret-looking parameter values.
+
+    The one redaction of news-monitor: logs, CLI output, errors, digests, the Atom feeds
+    and metrics all show URLs through it (or through `redact_text`).
+    """
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -40,13 +47,32 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc
     if "@" in netloc:
         netloc = "***@" + netloc.rsplit("@", 1)[1]
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode(
-            [(k, "***" if _SECRET_PARAM.search(k) else v) for k, v in pairs], safe="*"
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            parts.path,
+            _redact_pairs(parts.query),
+            _redact_pairs(parts.fragment),
         )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    )
+
+
+def _redact_pairs(text: str) -> str:
+    """`a=1&token=x` with secret-looking values replaced by ***; other text unchanged."""
+    if "=" not in text:
+        return text
+    pairs = parse_qsl(text, keep_blank_values=True)
+    if not any(_SECRET_PARAM.search(k) for k, _ in pairs):
+        return text
+    return urlencode([(k, "***" if _SECRET_PARAM.search(k) else v) for k, v in pairs], safe="*")
+
+
+def redact_text(text: str) -> str:
+    """`text` with every URL in it redacted (see redact_url)."""
+    if "://" not in text:
+        return text
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
 
 
 class MonitorError(Exception):

@@ -14,10 +14,9 @@ import re
 import sys
 from datetime import UTC, datetime
 
-from monitor.errors import redact_url
+from monitor.errors import redact_text
 
 _FIELD = re.compile(r"(?:^|\s)([a-z_]+)=(.*?)(?=\s[a-z_]+=|$)")
-_URL = re.compile(r"https?://[^\s'\"<>]+")
 NOISY = ("apscheduler", "trafilatura", "htmldate", "courlan", "charset_normalizer", "aiohttp")
 
 
@@ -36,9 +35,20 @@ class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if "://" in message:
-            record.msg = _URL.sub(lambda m: redact_url(m.group(0)), message)
+            record.msg = redact_text(message)
             record.args = None
         return True
+
+
+class _Redacted(logging.Formatter):
+    """The whole formatted line redacted, tracebacks included (they quote URLs too)."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(self.inner.format(record))
 
 
 class JSONFormatter(logging.Formatter):
@@ -61,9 +71,11 @@ def setup(*, verbose: bool, json_lines: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactSecrets())
     handler.setFormatter(
-        JSONFormatter()
-        if json_lines
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+        _Redacted(
+            JSONFormatter()
+            if json_lines
+            else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+        )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -14,6 +14,10 @@ out of sight). After a failure the wait doubles per consecutive failure from the
 capped at `service.max_backoff`, and never below a `Retry-After` (itself capped at
 `max_backoff`): a failing feed is retried for ever and recovers on its first success.
 
+Every number a server sends (Retry-After, max-age, Expires, <ttl>) is bounded
+(`config.bounded`, at most a year and logged when cut) before any date arithmetic, so a
+hostile `Retry-After: 99999999999999` is an ordinary long wait, never an OverflowError.
+
 Every wait is spread by ±`service.jitter` (a random share, from an injectable RNG) so
 feeds configured alike do not all fire in the same tick; waits the server asked for are
 only ever lengthened by jitter, never shortened.
@@ -28,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
-from monitor.config import ServiceSettings
+from monitor.config import ServiceSettings, bounded
 
 ADAPT_SAMPLE = 10  # newest entries whose publishing gaps are averaged
 ADAPT_MIN_ENTRIES = 3  # fewer dated entries than this say nothing about a feed's rate
@@ -70,7 +74,7 @@ def document_hint(
     rules: Rules,
 ) -> timedelta | None:
     """What a feed document asks for: its <ttl>, and half its publishing gap when adaptive."""
-    hints = [timedelta(minutes=ttl_minutes)] if ttl_minutes else []
+    hints = [bounded(ttl_minutes * 60.0, what="RSS ttl")] if ttl_minutes else []
     if rules.adaptive:
         gap = publishing_gap(published, now)
         if gap is not None:
@@ -96,7 +100,9 @@ def freshness(headers: Mapping[str, str], now: datetime) -> timedelta | None:
         return None
     max_age = directives.get("max-age")
     if max_age is not None:
-        return timedelta(seconds=int(max_age)) if max_age.isdigit() and max_age != "0" else None
+        if not max_age.isdigit() or not max_age.strip("0"):
+            return None
+        return bounded(float(max_age), what="Cache-Control max-age")
     expires = _http_date(headers.get("expires"))
     if expires is None:
         return None
@@ -137,7 +143,7 @@ def after_failure(
     wait = min(backoff(interval, failures, cap), cap)
     wait = min(_spread(wait, rules.jitter, rng), cap)
     if retry_after is not None and retry_after > 0:
-        asked = min(timedelta(seconds=retry_after), cap)
+        asked = bounded(retry_after, cap=cap, what="Retry-After")
         wait = max(wait, _lengthen(asked, rules.jitter, rng))
     return now + wait
 

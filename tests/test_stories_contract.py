@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from monitor.config import load_settings
-from monitor.service import CycleReport, once
+from monitor.service.runtime import CycleReport, once
 from tests.servers import LoopbackHTTPServer, Reply
 from tests.test_end_to_end import write_config
 

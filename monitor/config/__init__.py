@@ -45,11 +45,12 @@ from monitor.config.sections import (
     WebhookChannel,
     _Section,
 )
-from monitor.config.values import Duration, Schedule, parse_duration
+from monitor.config.values import MAX_DURATION, Duration, Schedule, bounded, parse_duration
 from monitor.errors import ConfigError, redact_url
 
 __all__ = [
     "DEFAULT_CONFIG",
+    "MAX_DURATION",
     "AppriseChannel",
     "ChannelConfig",
     "DigestSettings",
@@ -68,6 +69,7 @@ __all__ = [
     "TopicConfig",
     "WebhookChannel",
     "append_feeds",
+    "bounded",
     "config_path",
     "cross_check",
     "load_settings",

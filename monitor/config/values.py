@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,13 +21,33 @@ _ALLOW_ENTRY = re.compile(
 )
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
+# The longest duration news-monitor accepts from anywhere: a setting, a Retry-After, a
+# Cache-Control max-age, an RSS <ttl>. Longer ones are cut to this (and logged), so no
+# date arithmetic can overflow and nothing is put off for more than a year.
+MAX_DURATION = timedelta(days=365)
+
+log = logging.getLogger("monitor.config")
+
+
+def bounded(seconds: float, *, cap: timedelta = MAX_DURATION, what: str = "duration") -> timedelta:
+    """`seconds` as a timedelta no longer than `cap` (logged when cut); NaN and <0 give 0."""
+    if math.isnan(seconds) or seconds <= 0:
+        return timedelta(0)
+    if seconds > cap.total_seconds():
+        log.warning("%s of %.6g s cut to %s", what, seconds, cap)
+        return cap
+    return timedelta(seconds=seconds)
+
 
 def parse_duration(value: Any) -> timedelta:
     """'90s', '15m', '1h30m', '2d' or a number of seconds -> timedelta."""
     if isinstance(value, timedelta):
-        return value
+        return min(value, MAX_DURATION)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an integer beyond any float
+            seconds = math.inf
     elif isinstance(value, str):
         text = value.strip().replace(" ", "")
         if re.fullmatch(r"\d+(\.\d+)?", text):
@@ -35,10 +57,10 @@ def parse_duration(value: Any) -> timedelta:
         else:
             raise ValueError(f"{value!r} is not a duration; write e.g. '30s', '15m', '1h30m', '2d'")
     else:
-        raise ValueError("expected a duration such as '15m'")
-    if seconds <= 0:
+        raise ValueError(f"expected a duration such as '15m', not {type(value).__name__}")
+    if math.isnan(seconds) or seconds <= 0:
         raise ValueError("a duration must be positive")
-    return timedelta(seconds=seconds)
+    return bounded(seconds, what=f"duration {value!r}"[:80])
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]

@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from monitor.config import Schedule, TopicConfig
+from monitor.errors import redact_url
 from monitor.models import Digest, Match, RenderedDigest, Section
 
 JSON_VERSION = 1
@@ -133,11 +134,11 @@ def paragraphs(text: str) -> list[str]:
 
 
 def safe_link(url: str | None) -> str | None:
-    """Only absolute http(s) links are rendered; anything else (javascript:, data:) is dropped."""
+    """Absolute http(s) links only, redacted; anything else (javascript:, data:) is dropped."""
     if not url:
         return None
     parts = urlsplit(url)
-    return url if parts.scheme in ("http", "https") and parts.netloc else None
+    return redact_url(url) if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def _item_document(item: Match) -> dict[str, Any]:

@@ -4,13 +4,16 @@
 one stored, rendered digest with its pending delivery, in one transaction.
 `drain` sends what is due; a transient failure is retried with exponential
 backoff and jitter (never sooner than the server's Retry-After); a permanent
-one is kept as failed, for `status`, never dropped. A crash between the server
+one is kept as failed, for `status`, never dropped. Each channel is sent to in its own
+task, so a channel that hangs until its timeout, or fails in any way, never delays or
+stops another channel. A crash between the server
 accepting and the row being marked means one repeat with the same id, which a
 receiver can drop: at-least-once, never lost.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Mapping, Sequence
@@ -18,16 +21,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from monitor.channels.base import Channel
-from monitor.config import DigestSettings, TopicConfig
+from monitor.config import DigestSettings, TopicConfig, bounded
 from monitor.delivery.compose import build_digest, in_quiet_hours, is_due, render
 from monitor.errors import DeliveryError
-from monitor.models import Match
+from monitor.models import Delivery, Match
 from monitor.store import DigestTaken, Queued, Store
 
 log = logging.getLogger(__name__)
 
 FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY = timedelta(hours=6)
+MAX_RETRY_AFTER = timedelta(days=1)  # a channel's Retry-After is honoured up to this
 SEND_LEASE = timedelta(minutes=15)  # a dead sender's deliveries are taken over after this
 
 
@@ -43,7 +47,7 @@ def retry_delay(attempts: int, retry_after: float | None, rng: random.Random) ->
     base = min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), MAX_RETRY)
     delay: timedelta = base * rng.uniform(0.8, 1.2)
     if retry_after is not None:
-        delay = max(delay, timedelta(seconds=retry_after))
+        delay = max(delay, bounded(retry_after, cap=MAX_RETRY_AFTER, what="Retry-After"))
     return delay
 
 
@@ -155,66 +159,95 @@ async def drain(
     owner: str = "local",
     lease: timedelta = SEND_LEASE,
 ) -> DrainReport:
-    """Send every due delivery once; each channel's failure stays with that delivery.
+    """Send every due delivery once; each channel's failure stays with that channel.
 
     Deliveries are claimed first (`owner`, `lease`), so replicas sharing the store
     never send the same row at once; stopped channels' deliveries wait, pending.
+    Channels are sent to concurrently, each one's deliveries in order.
     """
     rng = rng or random.Random()
-    sent = retrying = failed = 0
     due = store.claim_deliveries(owner, now, lease, ignore_backoff=ignore_backoff)
     if any(d.attempts == 0 for d in due):
         store.make_durable()  # a digest reaches the disk before anyone can receive it
-    stopped: set[str] = set()
+    by_channel: dict[str, list[Delivery]] = {}
     for delivery in due:
-        if delivery.channel in stopped:  # stopped during this drain: released, still pending
-            store.release_delivery(delivery.id)
-            continue
-        channel = channels.get(delivery.channel)
+        by_channel.setdefault(delivery.channel, []).append(delivery)
+    outcomes = await asyncio.gather(
+        *(
+            _drain_channel(store, name, channels.get(name), deliveries, now=now, rng=rng)
+            for name, deliveries in by_channel.items()
+        )
+    )
+    return DrainReport(
+        sent=sum(o.sent for o in outcomes),
+        retrying=sum(o.retrying for o in outcomes),
+        failed=sum(o.failed for o in outcomes),
+    )
+
+
+async def _drain_channel(
+    store: Store,
+    name: str,
+    channel: Channel | None,
+    deliveries: list[Delivery],
+    *,
+    now: datetime,
+    rng: random.Random,
+) -> DrainReport:
+    """One channel's due deliveries, in order; whatever happens stays in this channel."""
+    sent = retrying = failed = 0
+    for index, delivery in enumerate(deliveries):
         if channel is None:
-            store.mark_failed(delivery.id, f"no channel named {delivery.channel!r} is configured")
+            store.mark_failed(delivery.id, f"no channel named {name!r} is configured")
             failed += 1
             continue
-        digest = store.rendered_digest(delivery.digest_key)
         try:
-            await channel.send(digest)
-        except DeliveryError as exc:
-            if exc.stop_channel:
-                store.stop_channel(delivery.channel, str(exc), now)
-                stopped.add(delivery.channel)
-            if exc.permanent:
-                store.mark_failed(delivery.id, str(exc))
-                log.error(
-                    "delivery failed for good channel=%s digest=%s error=%s",
-                    delivery.channel,
-                    delivery.digest_key,
-                    exc,
-                )
-                failed += 1
-            else:
-                when = now + retry_delay(delivery.attempts + 1, exc.retry_after, rng)
-                store.mark_retry(delivery.id, str(exc), when)
-                log.warning(
-                    "delivery will be retried channel=%s digest=%s at=%s error=%s",
-                    delivery.channel,
-                    delivery.digest_key,
-                    when.isoformat(),
-                    exc,
-                )
-                retrying += 1
-            continue
-        except Exception as exc:  # a bug in one channel must not stop the others
-            log.exception(
-                "delivery crashed channel=%s digest=%s", delivery.channel, delivery.digest_key
-            )
+            outcome = await _deliver(store, channel, delivery, now=now, rng=rng)
+        except Exception:  # a bug in one channel must not stop the others
+            log.exception("delivery crashed channel=%s digest=%s", name, delivery.digest_key)
             store.mark_retry(
-                delivery.id,
-                f"internal error: {exc!r}",
-                now + retry_delay(delivery.attempts + 1, None, rng),
+                delivery.id, "internal error", now + retry_delay(delivery.attempts + 1, None, rng)
             )
-            retrying += 1
-            continue
-        store.mark_sent(delivery.id, now)
-        log.info("delivered channel=%s digest=%s", delivery.channel, delivery.digest_key)
-        sent += 1
+            outcome = "retrying"
+        sent += outcome == "sent"
+        retrying += outcome == "retrying"
+        failed += outcome in ("failed", "stopped")
+        if outcome == "stopped":  # released, still pending, until `outbox retry`
+            for later in deliveries[index + 1 :]:
+                store.release_delivery(later.id)
+            break
     return DrainReport(sent=sent, retrying=retrying, failed=failed)
+
+
+async def _deliver(
+    store: Store, channel: Channel, delivery: Delivery, *, now: datetime, rng: random.Random
+) -> str:
+    """Send one delivery and record the outcome: "sent", "retrying", "failed" or "stopped"."""
+    digest = store.rendered_digest(delivery.digest_key)
+    try:
+        await channel.send(digest)
+    except DeliveryError as exc:
+        if exc.stop_channel:
+            store.stop_channel(delivery.channel, str(exc), now)
+        if exc.permanent:
+            store.mark_failed(delivery.id, str(exc))
+            log.error(
+                "delivery failed for good channel=%s digest=%s error=%s",
+                delivery.channel,
+                delivery.digest_key,
+                exc,
+            )
+            return "stopped" if exc.stop_channel else "failed"
+        when = now + retry_delay(delivery.attempts + 1, exc.retry_after, rng)
+        store.mark_retry(delivery.id, str(exc), when)
+        log.warning(
+            "delivery will be retried channel=%s digest=%s at=%s error=%s",
+            delivery.channel,
+            delivery.digest_key,
+            when.isoformat(),
+            exc,
+        )
+        return "retrying"
+    store.mark_sent(delivery.id, now)
+    log.info("delivered channel=%s digest=%s", delivery.channel, delivery.digest_key)
+    return "sent"

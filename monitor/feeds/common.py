@@ -20,6 +20,15 @@ MAX_AUTHOR = 500
 MAX_LINK = 4_096
 MAX_GUID = 1_024
 MAX_ENTRIES = 500  # the default of fetch.max_entries
+MAX_TTL = 525_600  # an RSS <ttl> above a year (in minutes) is read as a year
+
+
+def ttl_minutes(text: str) -> int | None:
+    """An RSS <ttl> as minutes: ASCII digits only, at most MAX_TTL (a huge one is not an error)."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return MAX_TTL if len(text) > 6 else min(int(text), MAX_TTL)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ from monitor.feeds.common import (
     link,
     newest_first,
     plain,
+    ttl_minutes,
     utc_datetime,
 )
 from monitor.models import Entry
@@ -471,8 +472,7 @@ class _Reader:
 def _ttl(element: Any) -> int | None:
     if _attributes(element):
         return None  # feedparser keeps the attributes instead of the text
-    value = _text(element).strip()
-    return int(value) if value.isdigit() else None
+    return ttl_minutes(_text(element))
 
 
 def _entry(raw: _Raw, published: datetime | None, feed_url: str) -> Entry:

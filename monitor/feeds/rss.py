@@ -31,6 +31,7 @@ from monitor.feeds.common import (
     link,
     newest_first,
     plain,
+    ttl_minutes,
     utc_datetime,
 )
 from monitor.feeds.fastpath import Unsure, parse_plain_feed
@@ -209,9 +210,7 @@ def _is_html(detail: Any) -> bool:
 
 
 def _ttl(value: object) -> int | None:
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
+    return ttl_minutes(value) if isinstance(value, str) else None
 
 
 def _describe(exc: object) -> str:
