@@ -109,7 +109,16 @@ class DigestSettings(_Section):
         "many mail clients block those, and loading one tells the site you read it)",
     )
     max_items: int = Field(
-        20, gt=0, description="stories shown in full per topic; the rest are listed as headlines"
+        20,
+        gt=0,
+        description="stories shown in full per topic and digest; the rest are listed as "
+        "linked headlines, so that one digest stays small",
+    )
+    item_words: int = Field(
+        120,
+        ge=0,
+        description="words of each story's text shown in a digest before a 'Read more' link "
+        "(0: the whole text)",
     )
     coverage_alert_after: Duration = Field(
         timedelta(hours=6),
