@@ -187,7 +187,7 @@ class StoriesSettings(_Section):
     )
     shingle_words: int = Field(4, ge=1, le=10, description="words per shingle for copy detection")
     join_similarity: float = Field(
-        0.15,
+        0.2,
         gt=0,
         le=1,
         description="TF-IDF cosine between an article and a story's centroid from which the "
@@ -195,8 +195,9 @@ class StoriesSettings(_Section):
     )
     similarity_half_life: Duration = Field(
         timedelta(days=1),
-        description="time over which the similarity to a story is halved, counted from the "
-        "story's nearest article: a later event with the same actors needs closer wording",
+        description="time over which the similarity to a story is halved, counted from a day "
+        "after the story's latest article: a later event with the same actors needs closer "
+        "wording",
     )
     min_event_terms: int = Field(
         2,
