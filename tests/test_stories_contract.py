@@ -261,7 +261,9 @@ def test_an_event_over_three_days_is_one_story(
         "Drivers rescued on A30 as Storm Emma snow continues",
         "Thaw after Storm Emma leaves homes without water",
     ]
-    for day, (outlet, title, text) in enumerate(zip(["bbc", "guardian", "itv"], titles, STORM)):
+    for day, (outlet, title, text) in enumerate(
+        zip(["bbc", "guardian", "itv"], titles, STORM, strict=True)
+    ):
         published = DAY1 + timedelta(days=day)
         world.publish(outlet, f"storm-{day}", title, text, published)
         world.run(published + timedelta(hours=1))
