@@ -3,6 +3,7 @@
     .venv/bin/python bench/stories.py            # corpus (both datasets) + 1k/10k/100k scaling
     .venv/bin/python bench/stories.py --quick    # corpus + 1k/10k scaling
     .venv/bin/python bench/stories.py --repeat 3 # each scaling size three times, the fastest shown
+    .venv/bin/python bench/stories.py --no-scaling --replay  # corpus through `news-monitor replay`
 
 The corpus run replays ../shared/corpus/clusters/stream.jsonl in time order, one
 dataset at a time (UCI: headlines only, text = title; NewsWCL50: full texts), mixed
@@ -16,23 +17,35 @@ events (they share actors: Trump, Russia, North Korea). Items are scored in the 
 they are in at the end of the replay: a story merged into another counts as the one it
 merged into, as the ids stored with matches resolve to it. Scaling runs each size in a fresh
 process so peak RSS is its own.
+
+With --replay the corpus runs through `news-monitor replay` instead (matching, stories,
+what is new and digests, one topic matching every article): items are scored in the
+`story` the replay reports, and every replay is checked against the alert contract.
+"Multi-day events" are the labelled events reported on two or more dates; "held out" is
+the half of the UCI stories (by a hash of their id) on which no threshold was chosen.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import random
 import resource
 import subprocess
 import sys
 import time
+import zlib
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
 from pathlib import Path
 
-from monitor.config import StoriesSettings
+from monitor import replay
+from monitor.alert_contract import contract_problems
+from monitor.config import Settings, StoriesSettings, TopicConfig
 from monitor.stories import StoryArticle, StoryBook
 from monitor.stories.text import clean_title, words
 
@@ -174,11 +187,47 @@ def grouping(items: list[Item], settings: StoriesSettings) -> tuple[list[str], l
     return [book.resolve(d.story_id) for d in decisions], [d.kind for d in decisions]
 
 
-def run_seeds(name: str, seeds: range, settings: StoriesSettings) -> None:
+def through_replay(items: list[Item], settings: StoriesSettings) -> tuple[list[str], list[str]]:
+    """Each item's story and kind as `news-monitor replay` reports them (one topic that
+    matches every article); the replay's output must keep the alert contract."""
+    articles = [
+        replay.ArchivedArticle(a.key, a.published, a.source, a.url, a.title, a.text, None)
+        for a, _ in items
+    ]
+    topic = TopicConfig(name="all", query="url:http OR url:https", schedule="every 1h")
+    alerts = asyncio.run(replay.replay(Settings(stories=settings), articles, [topic]))
+    problems = contract_problems(asdict(alert) for alert in alerts)
+    assert not problems, problems[:5]
+    by_id = {alert.article: alert for alert in alerts}
+    missing = [a.key for a, _ in items if a.key not in by_id]
+    assert not missing, f"not matched by the match-all topic: {missing[:5]}"
+    return [by_id[a.key].story for a, _ in items], [by_id[a.key].kind for a, _ in items]
+
+
+Grouping = Callable[[list[Item], StoriesSettings], tuple[list[str], list[str]]]
+
+
+def multi_day(items: list[Item], pred: list[str]) -> str:
+    """Labelled events reported on two or more dates, and how many are one story."""
+    events: dict[str, list[tuple[object, str]]] = defaultdict(list)
+    for (article, gold), label in zip(items, pred, strict=True):
+        if not gold.startswith("noise-"):
+            events[gold].append((article.published.date(), label))
+    multi = [v for v in events.values() if len({day for day, _ in v}) >= 2]
+    whole = sum(len({label for _, label in v}) == 1 for v in multi)
+    return f"multi-day events in one story: {whole}/{len(multi)}"
+
+
+def held_out(items: list[Item], part: int) -> list[Item]:
+    """The labelled stories of one half (by a hash of the story id), with the noise."""
+    return [(a, g) for a, g in items if zlib.crc32(g.encode()) % 2 == part]
+
+
+def run_seeds(name: str, seeds: range, settings: StoriesSettings, group: Grouping) -> None:
     scores = []
     for seed in seeds:
         items = load("uci-news-aggregator", interleave=True, seed=seed)
-        scores.append(pairwise(grouping(items, settings)[0], [g for _, g in items]))
+        scores.append(pairwise(group(items, settings)[0], [g for _, g in items]))
     mean = [sum(s[i] for s in scores) / len(scores) for i in range(4)]
     print(
         f"\n== {name}, seeds {seeds.start}-{seeds.stop - 1}: pair P {mean[0]:.3f}, "
@@ -187,9 +236,9 @@ def run_seeds(name: str, seeds: range, settings: StoriesSettings) -> None:
     )
 
 
-def run_dataset(name: str, items: list[Item], settings: StoriesSettings) -> None:
+def run_dataset(name: str, items: list[Item], settings: StoriesSettings, group: Grouping) -> None:
     gold = [g for _, g in items]
-    pred, kind_list = grouping(items, settings)
+    pred, kind_list = group(items, settings)
     titles = {a.key: _normal_title(a.title) or a.key for a, _ in items}
     baseline = [titles[a.key] for a, _ in items]
     copies = wire_copies(items)
@@ -232,6 +281,12 @@ def run_dataset(name: str, items: list[Item], settings: StoriesSettings) -> None
     )
     merged = Counter(kind_list)["new_story"] - len(set(pred))  # each merge ends one story
     print("decisions:", dict(Counter(kind_list)), f"stories merged: {merged}")
+    labelled = [i for i, g in enumerate(gold) if not g.startswith("noise-")]
+    p, r, f, cross = pairwise([pred[i] for i in labelled], [gold[i] for i in labelled])
+    print(
+        f"labelled items only: pair P {p:.3f}, R {r:.3f}, F1 {f:.3f}, cross-event pairs "
+        f"merged {cross:.3%}; {multi_day(items, pred)}"
+    )
 
 
 # -- scaling ---------------------------------------------------------------------------
@@ -311,22 +366,25 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs per scaling size; the fastest is shown"
     )
+    parser.add_argument(
+        "--replay", action="store_true", help="run the corpus through `news-monitor replay`"
+    )
     parser.add_argument("--scale-one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    group: Grouping = through_replay if args.replay else grouping
     if args.scale_one:
         scale_one(args.scale_one)
         return
     settings = StoriesSettings()
-    run_dataset(
-        "UCI headlines, time order", load("uci-news-aggregator", interleave=False), settings
-    )
-    run_dataset(
-        "UCI headlines, interleaved", load("uci-news-aggregator", interleave=True), settings
-    )
-    run_seeds("UCI headlines, interleaved", range(5, 10), settings)
+    uci = load("uci-news-aggregator", interleave=False)
+    run_dataset("UCI headlines, time order", uci, settings, group)
+    run_dataset("UCI headlines, time order, held-out half", held_out(uci, 1), settings, group)
+    uci_mixed = load("uci-news-aggregator", interleave=True)
+    run_dataset("UCI headlines, interleaved", uci_mixed, settings, group)
+    run_seeds("UCI headlines, interleaved", range(5, 10), settings, group)
     wcl50 = load("newswcl50", interleave=False)
-    run_dataset("NewsWCL50 full texts", wcl50, settings)
-    run_dataset("NewsWCL50 headlines only", headlines_only(wcl50), settings)
+    run_dataset("NewsWCL50 full texts", wcl50, settings, group)
+    run_dataset("NewsWCL50 headlines only", headlines_only(wcl50), settings, group)
     if not args.no_scaling:
         scaling([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000], args.repeat)
 

@@ -42,6 +42,8 @@ COMMANDS = {
     "feeds": "list, add (with autodiscovery), import and export (OPML) the feeds you follow",
     "topics": "list topics, or try a query on past news, a page or a file (`topics test`)",
     "digest": "`digest preview TOPIC`: show the next digest of a topic, sending nothing",
+    "replay": "run an archive of articles (JSON Lines) through the topics: what each would "
+    "have sent, as JSON Lines; nothing is stored or sent",
     "store": "`store migrate` updates the schema; `store copy --to URL` moves the state "
     "into another store (e.g. from SQLite to PostgreSQL)",
 }
@@ -172,6 +174,22 @@ def _topics_parser(command: argparse.ArgumentParser) -> None:
     where.add_argument("--file", help="match this saved HTML page or text file instead")
 
 
+def _replay_parser(command: argparse.ArgumentParser) -> None:
+    command.description = COMMANDS["replay"] + (
+        ". Takes the articles of ARCHIVE (JSON Lines: id, time, source, url, title, and text or "
+        "html) in time order through the topics' matching, stories and what-is-new, with the "
+        "clock at each article's time and digests on each topic's schedule, in a temporary "
+        "store. Prints one JSON line per (topic, article) that matched: its story, kind "
+        "(new_story, development, also_reported, duplicate), whether it was sent, what was "
+        "new and who else reported it. Bad lines are reported with their number and skipped."
+    )
+    command.add_argument("archive", metavar="ARCHIVE", help="a JSON Lines file of articles")
+    command.add_argument(
+        "--topic", action="append", metavar="NAME", help="only this topic (repeatable)"
+    )
+    command.add_argument("--out", metavar="FILE", help="write the lines here instead of stdout")
+
+
 def _store_parser(command: argparse.ArgumentParser) -> None:
     actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser(
@@ -223,6 +241,7 @@ ACTIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "topics": _topics_parser,
     "digest": _digest_parser,
     "store": _store_parser,
+    "replay": _replay_parser,
 }
 
 

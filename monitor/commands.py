@@ -19,7 +19,8 @@ from pathlib import Path
 from monitor import topic_trial
 from monitor.cli import NOTHING_DONE, OK, SOME_FAILED
 from monitor.config import Settings, append_feeds, config_path, load_settings, parse_duration
-from monitor.delivery.compose import build_digest, render
+from monitor.delivery.compose import build_digest, fold_stories, render
+from monitor.delivery.outbox import with_other_reports
 from monitor.errors import ConfigError, redact_url
 from monitor.models import Match
 from monitor.query import Explanation, compile_query
@@ -31,6 +32,8 @@ from monitor.store.copy import copy_store
 from monitor.store.lock import InstanceLock
 
 log = logging.getLogger("monitor")
+
+RECENT_MATCHES = 500  # matches read for `digest preview --recent`: copies included
 
 
 @contextmanager
@@ -363,26 +366,66 @@ def cmd_digest(args: argparse.Namespace) -> int:
         raise ConfigError([f"topics: no topic named {args.topic!r} (known: {known})"])
     topic = topics[args.topic]
     with opened(settings) as store:
-        if args.recent:
-            stories = [m for _, m, _ in store.recent_matches(topic.name, settings.digest.max_items)]
+        if args.recent:  # the latest items sent or to be sent, oldest first, copies folded
+            recent = store.recent_matches(topic.name, RECENT_MATCHES)
+            stories = fold_stories([m for _, m, _ in reversed(recent) if m.alert])[::-1]
         else:
             waiting: dict[str, Match] = {}
             for channel in topic.channels or [DEFAULT_CHANNEL]:
                 for queued in store.waiting(channel).get(topic.name, []):
                     waiting.setdefault(queued.match.url, queued.match)
             stories = list(waiting.values())
-    if not stories:
-        print(f"nothing waits for {topic.name!r}'s next digest (try --recent)")
-        return 0
+        if not stories:
+            print(f"nothing waits for {topic.name!r}'s next digest (try --recent)")
+            return 0
+        stories = with_other_reports(store, [(topic, stories)])[0][1]
     digest = build_digest(
         "preview", [(topic, stories)], datetime.now(UTC), max_items=settings.digest.max_items
     )
-    rendered = render(digest, images=settings.digest.images)
+    rendered = render(digest, images=settings.digest.images, item_words=settings.digest.item_words)
     if args.html:
         Path(args.html).write_text(rendered.html, encoding="utf-8")
         print(f"{rendered.subject}\nHTML written to {args.html}")
     else:
         print(f"Subject: {rendered.subject}\n\n{rendered.text}")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from monitor import replay  # the extraction pool and a temporary store: only here
+
+    settings = _load(args)
+    if not args.verbose:  # one line per digest built would drown the summary
+        logging.getLogger("monitor.delivery.outbox").setLevel(logging.WARNING)
+    topics = settings.topics
+    if args.topic:
+        known = {t.name for t in topics}
+        unknown = [name for name in args.topic if name not in known]
+        if unknown:
+            names = ", ".join(sorted(known)) or "none configured"
+            raise ConfigError([f"--topic: no topic named {n!r} (known: {names})" for n in unknown])
+        topics = [t for t in topics if t.name in args.topic]
+    path = Path(args.archive)
+    try:
+        with path.open(encoding="utf-8") as lines:
+            articles, problems = replay.read_archive(lines)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {path}: {exc}", file=sys.stderr)
+        return 1
+    for problem in problems:
+        print(f"{path}: {problem}; skipped", file=sys.stderr)
+    alerts = asyncio.run(replay.replay(settings, articles, topics))
+    output = "".join(alert.to_json() + "\n" for alert in alerts)
+    if args.out:
+        Path(args.out).write_text(output, encoding="utf-8")
+    else:
+        sys.stdout.write(output)
+    sent = sum(alert.sent for alert in alerts)
+    print(
+        f"{len(articles)} articles replayed ({len(problems)} lines skipped): "
+        f"{len(alerts)} matches, {sent} sent" + (f"; written to {args.out}" if args.out else ""),
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -396,4 +439,5 @@ HANDLERS = {
     "topics": cmd_topics,
     "digest": cmd_digest,
     "store": cmd_store,
+    "replay": cmd_replay,
 }

@@ -21,6 +21,7 @@ from monitor.extract import Extractor, better_text, check_date
 from monitor.feeds import ParsePool, parse_feed
 from monitor.http import HttpClient
 from monitor.models import Article, Entry, FeedState, Match, Response
+from monitor.placement import place
 from monitor.poll_schedule import (
     Rng,
     Rules,
@@ -163,10 +164,8 @@ class Pipeline:
         done = self._success_state(
             state, response, now, interval=interval, hint=hint, rules=rules, rng=rng
         )
-        # in publication order: a re-post never opens a story before its original
-        candidates.sort(key=lambda candidate: candidate[0].published)
         with self._stories(now, bool(candidates)) as book:
-            found = [m for article, ms in candidates for m in self._place(book, article, ms, now)]
+            found = place(book, candidates, now)
             # entries, matches and the feed's new state in one transaction
             added = self.store.record_entries(
                 new,
@@ -273,42 +272,6 @@ class Pipeline:
                     redact_url(full.url),
                 )
         return kept
-
-    def _place(
-        self, book: StoryBook | None, article: StoryArticle, found: Sequence[Match], now: datetime
-    ) -> list[Match]:
-        """Each match with where the article stands in its story for that topic.
-
-        Per topic: the first article of a story it hears of is a `new_story` (sent, however
-        short); a later one with anything not yet sent on the topic is a `development`,
-        even when all of it is new; one that adds nothing is folded into the story
-        (`duplicate` for a copy of an article already placed, else `also_reported`).
-        """
-        if book is None:
-            return list(found)
-        decision = book.add(article, now=now)
-        placed = []
-        for match in found:
-            told = book.was_told(decision.story_id, match.topic)
-            new = book.novelty(decision.story_id, match.topic, article)
-            if not told:
-                kind = "new_story"
-            elif new:
-                kind = "development"
-            else:
-                kind = "duplicate" if decision.kind == "duplicate" else "also_reported"
-            if new or kind == "new_story":  # queued now, so delivered: at least once
-                book.mark_delivered(decision.story_id, match.topic, new or (article.title,))
-            placed.append(
-                replace(
-                    match,
-                    story_id=decision.story_id,
-                    story_kind=kind,
-                    story_reason=decision.reason,
-                    new_sentences=new if kind == "development" else (),
-                )
-            )
-        return placed
 
     async def _article(self, entry: Entry) -> tuple[Article | None, str | None]:
         """The cleaned page, or None and a note saying why the feed's text is shown."""

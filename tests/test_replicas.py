@@ -185,7 +185,8 @@ def test_replicas_place_articles_in_each_others_stories(postgres_url: str) -> No
     assert copy.story_id == original.story_id
     assert copy.kind == "duplicate"
     fresh = SharedStories.load(one, StoriesSettings())  # a replica started now
-    assert fresh.book.story_of("https://paper.example/b") == original.story_id
+    again = fresh.book.add(story("https://paper.example/b", "Paper", TEXT * 2), now=NOW)
+    assert again.kind == "duplicate" and again.story_id == original.story_id
     one.close()
     two.close()
 

@@ -19,7 +19,7 @@ import pytest
 from monitor.config import load_settings
 from monitor.service.runtime import CycleReport, once
 from tests.servers import LoopbackHTTPServer, Reply
-from tests.test_end_to_end import write_config
+from tests.test_end_to_end import TOPIC_QUERY, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +73,13 @@ def rss(outlet: str, items: list[dict[str, Any]]) -> bytes:
 class World:
     """Outlets with feeds and pages on the loopback server, and the webhook's digests."""
 
-    def __init__(self, server: LoopbackHTTPServer, tmp_path: Path, outlets: list[str]) -> None:
+    def __init__(
+        self,
+        server: LoopbackHTTPServer,
+        tmp_path: Path,
+        outlets: list[str],
+        query: str | None = None,
+    ) -> None:
         self.server = server
         self.items: dict[str, list[dict[str, Any]]] = {outlet: [] for outlet in outlets}
         self.server.route("/hook", Reply(b"ok"))
@@ -82,6 +88,8 @@ class World:
         text = self.config.read_text(encoding="utf-8")
         for outlet in outlets:
             text = text.replace('name = "Example News"', f'name = "{outlet}"', 1)
+        if query is not None:
+            text = text.replace(TOPIC_QUERY, query)
         self.config.write_text(text, encoding="utf-8")
 
     def _serve_feed(self, outlet: str) -> str:
@@ -187,3 +195,82 @@ def test_a_later_re_post_listed_first_never_opens_the_story(
     (item,) = items_of(digest)
     assert item["url"].endswith("/wire/original")
     assert item["story"]["kind"] == "new_story"
+
+
+KOREAN_SUMMIT = [
+    "South Korean President Moon Jae-in and North Korean leader Kim Jong Un will hold a "
+    "summit meeting at the border village of Panmunjom on Friday, officials in Seoul said.",
+    "The two leaders are expected to open talks on the nuclear program, and the "
+    "president's office said preparations for the meeting were complete.",
+    "It will be the first summit between the leaders of the two Koreas in more than a "
+    "decade, after months of talks between their delegations.",
+]
+
+STORM = [
+    [
+        "Storm Emma brought heavy snow and freezing winds to southern England on Thursday, "
+        "closing hundreds of schools and cutting power to thousands of homes.",
+        "The Met Office issued a red weather warning for Devon and Cornwall, where drifts "
+        "of snow stranded drivers on the A30 overnight.",
+    ],
+    [
+        "Drivers stranded by Storm Emma on the A30 in Cornwall were rescued on Friday after "
+        "a night in their cars, as snow kept falling across the south west.",
+        "The Met Office extended its weather warning for snow and ice into the weekend, "
+        "and Network Rail cancelled trains from Exeter.",
+    ],
+    [
+        "The thaw after Storm Emma began on Saturday, but burst pipes left thousands of homes "
+        "in Devon and Cornwall without water, South West Water said.",
+        "The Met Office said the snow warning would lapse on Sunday as milder air reached "
+        "the south west, and trains from Exeter ran again.",
+    ],
+]
+
+
+def test_two_summits_between_different_leaders_are_two_stories(
+    tmp_path: Path, http_server: LoopbackHTTPServer
+) -> None:
+    """Summit, meeting, president, talks: generic words shared do not make one story."""
+    world = World(http_server, tmp_path, ["wire", "asia"], query="summit OR meeting")
+    world.publish(
+        "wire", "summit", "Kremlin says Trump invited Putin to White House summit", WIRE, DAY1
+    )
+    world.publish(
+        "asia",
+        "koreas",
+        "Moon and Kim to hold summit meeting at Panmunjom",
+        KOREAN_SUMMIT,
+        DAY1 + timedelta(hours=2),
+    )
+    world.run(DAY1 + timedelta(hours=3))
+
+    items = [item for digest in world.digests() for item in items_of(digest)]
+    assert [item["story"]["kind"] for item in items] == ["new_story", "new_story"]
+    assert len({item["story"]["id"] for item in items}) == 2
+    assert all(item["story"]["also_reported_by"] == [] for item in items)
+
+
+def test_an_event_over_three_days_is_one_story(
+    tmp_path: Path, http_server: LoopbackHTTPServer
+) -> None:
+    """A storm reported on three days by three outlets: one story, two threaded updates."""
+    world = World(http_server, tmp_path, ["bbc", "guardian", "itv"], query="storm OR snow")
+    titles = [
+        "Storm Emma brings snow and red warning to south west",
+        "Drivers rescued on A30 as Storm Emma snow continues",
+        "Thaw after Storm Emma leaves homes without water",
+    ]
+    for day, (outlet, title, text) in enumerate(
+        zip(["bbc", "guardian", "itv"], titles, STORM, strict=True)
+    ):
+        published = DAY1 + timedelta(days=day)
+        world.publish(outlet, f"storm-{day}", title, text, published)
+        world.run(published + timedelta(hours=1))
+
+    digests = world.digests()
+    items = [item for digest in digests for item in items_of(digest)]
+    assert [item["story"]["kind"] for item in items] == ["new_story", "development", "development"]
+    assert len({item["story"]["id"] for item in items}) == 1
+    assert digests[1]["replies_to"] == [digests[0]["id"]]
+    assert digests[2]["replies_to"] == [digests[0]["id"], digests[1]["id"]]

@@ -109,7 +109,16 @@ class DigestSettings(_Section):
         "many mail clients block those, and loading one tells the site you read it)",
     )
     max_items: int = Field(
-        20, gt=0, description="stories shown in full per topic; the rest are listed as headlines"
+        20,
+        gt=0,
+        description="stories shown in full per topic and digest; the rest are listed as "
+        "linked headlines, so that one digest stays small",
+    )
+    item_words: int = Field(
+        120,
+        ge=0,
+        description="words of each story's text shown in a digest before a 'Read more' link "
+        "(0: the whole text)",
     )
     coverage_alert_after: Duration = Field(
         timedelta(hours=6),
@@ -176,9 +185,8 @@ class StoriesSettings(_Section):
         description="estimated Jaccard similarity of word shingles (MinHash) from which a text "
         "is a copy of an earlier one (wire copy, re-post)",
     )
-    shingle_words: int = Field(4, ge=1, le=10, description="words per shingle for copy detection")
     join_similarity: float = Field(
-        0.15,
+        0.2,
         gt=0,
         le=1,
         description="TF-IDF cosine between an article and a story's centroid from which the "
@@ -186,58 +194,9 @@ class StoriesSettings(_Section):
     )
     similarity_half_life: Duration = Field(
         timedelta(days=1),
-        description="time over which the similarity to a story is halved, counted from the "
-        "story's nearest article: a later event with the same actors needs closer wording",
-    )
-    min_event_terms: int = Field(
-        2,
-        ge=0,
-        description="significant terms an article must share with a story besides the names of "
-        "people, places and organisations, so that stories with the same actors stay apart",
-    )
-    headline_cover: float = Field(
-        0.4,
-        gt=0,
-        le=1,
-        description="for a headline-only item: share of its TF-IDF weight (halved every "
-        "similarity_half_life) on terms of a story's centroid, names included, from which it "
-        "joins that story even below join_similarity",
-    )
-    headline_owner_share: float = Field(
-        0.6,
-        gt=0,
-        le=1,
-        description="for a headline-only item: share of the window's articles carrying one of "
-        "its terms that a story must hold (halved every similarity_half_life) to take the item "
-        "on that term alone",
-    )
-    headline_owner_central: float = Field(
-        0.3,
-        ge=0,
-        le=1,
-        description="share of a story's articles that must carry a term for the story to own "
-        "it (see headline_owner_share), so that a story never owns a passing word",
-    )
-    headline_owner_smoothing: int = Field(
-        3,
-        ge=0,
-        description="articles counted as carrying a term outside every story when ownership "
-        "is measured (see headline_owner_share): with 3 and 0.6, a story needs five articles "
-        "on a term to own it",
-    )
-    merge_similarity: float = Field(
-        0.2,
-        gt=0,
-        le=1,
-        description="TF-IDF cosine between two stories' centroids (halved every "
-        "similarity_half_life of time between them) from which a story that grew and another "
-        "one are merged: the smaller into the larger, whose id the smaller one's resolves to",
-    )
-    merge_central_terms: int = Field(
-        2,
-        ge=1,
-        description="terms, names included, that two stories must share among those carried by "
-        "headline_owner_central of each one's articles before they merge",
+        description="time over which the similarity to a story is halved, counted from a day "
+        "after the story's latest article: a later event with the same actors needs closer "
+        "wording",
     )
     paraphrase_overlap: float = Field(
         0.6,
@@ -245,9 +204,6 @@ class StoriesSettings(_Section):
         le=1,
         description="share of a sentence's terms found in one sentence already told from which "
         "it is a paraphrase (not new unless it brings a new name or figure)",
-    )
-    min_new_sentences: int = Field(
-        1, ge=1, description="new sentences an article needs to be a development"
     )
 
 

@@ -12,10 +12,31 @@ from pathlib import Path
 
 from monitor.channels.files import write_atomic
 from monitor.config import TopicConfig
-from monitor.delivery.compose import render_atom
+from monitor.delivery.compose import fold_stories, render_atom
+from monitor.models import Match
 from monitor.store import Store
 
-ATOM_ENTRIES = 50
+ATOM_ENTRIES = 50  # stories per topic feed
+RECENT_MATCHES = 500  # matches read to find them: copies and updates fold into their story
+
+
+def _folded(
+    topic: str, recent: Sequence[tuple[int, Match, datetime]]
+) -> list[tuple[str, Match, datetime]]:
+    """One entry per story (newest first), copies folded as in digests: the entry id is
+    the story's, updated when the story last had news on the topic."""
+    alerts = [(row_id, m, found) for row_id, m, found in reversed(recent) if m.alert]
+    updated: dict[str, tuple[int, datetime]] = {}
+    for row_id, m, found in alerts:
+        key = m.story_id or f"url:{m.url}"
+        first_id = updated.get(key, (row_id, found))[0]
+        updated[key] = (first_id, found)
+    entries = []
+    for item in fold_stories([m for _, m, _ in alerts]):
+        first_id, found = updated[item.story_id or f"url:{item.url}"]
+        entries.append((f"{topic}-{item.story_id or first_id}", item, found))
+    entries.sort(key=lambda entry: entry[2], reverse=True)
+    return entries[:ATOM_ENTRIES]
 
 
 def atom_path(directory: Path, topic: str) -> Path:
@@ -36,10 +57,7 @@ def write_atom_feeds(
     for topic in topics:
         if topic.name not in wanted:
             continue
-        stories = [
-            (f"{topic.name}-{row_id}", match, found)
-            for row_id, match, found in store.recent_matches(topic.name, ATOM_ENTRIES)
-        ]
+        stories = _folded(topic.name, store.recent_matches(topic.name, RECENT_MATCHES))
         path = atom_path(directory, topic.name)
         write_atomic(path, render_atom(topic, stories, now).encode("utf-8"))
         written.append(path)

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from html import escape
 from typing import Any
@@ -83,6 +84,35 @@ def digest_key(channel: str, items: Sequence[Match], now: datetime) -> str:
     return f"nm-{now:%Y%m%d%H%M%S}-{digest[:20]}"
 
 
+def fold_stories(items: Sequence[Match]) -> list[Match]:
+    """One item per story, in the order the stories first appear.
+
+    A story's items fold into the first when it opens the story (a new story, with the
+    later ones' new sentences as what is new), else into the latest (an update); the
+    others' outlets and the copies folded into each of them are "also reported by",
+    each outlet once. Items without a story stand alone.
+    """
+    stories: dict[str, list[Match]] = {}
+    for item in items:
+        stories.setdefault(item.story_id or f"url:{item.url}", []).append(item)
+    return [_fold(group) for group in stories.values()]
+
+
+def _fold(group: list[Match]) -> Match:
+    if len(group) == 1:
+        return group[0]
+    shown = group[0] if group[0].story_kind == "new_story" else group[-1]
+    seen = {shown.source}
+    also = []
+    reports = [(m.source, m.url) for m in group if m is not shown]
+    for source, url in reports + [r for m in group for r in m.also]:
+        if source not in seen:
+            seen.add(source)
+            also.append((source, url))
+    new = tuple(dict.fromkeys(s for m in group for s in m.new_sentences))
+    return replace(shown, new_sentences=new, also=tuple(also))
+
+
 def build_digest(
     channel: str,
     topics: Sequence[tuple[TopicConfig, Sequence[Match]]],
@@ -91,7 +121,9 @@ def build_digest(
     max_items: int = 20,
     replies_to: Sequence[str] = (),
 ) -> Digest:
-    """One digest for a channel: a section per due topic, each capped at `max_items` in full."""
+    """One digest for a channel: a section per due topic, one item per story (copies
+    folded, `fold_stories`), `max_items` stories in full and the rest as headlines."""
+    folded = [(topic, fold_stories(items)) for topic, items in topics]
     sections = tuple(
         Section(
             topic=topic.name,
@@ -99,7 +131,7 @@ def build_digest(
             items=tuple(items[:max_items]),
             more=tuple(items[max_items:]),
         )
-        for topic, items in topics
+        for topic, items in folded
         if items
     )
     every = [m for _, items in topics for m in items]
@@ -188,12 +220,54 @@ def to_document(digest: Digest) -> dict[str, Any]:
     }
 
 
-def render(digest: Digest, *, images: bool = False) -> RenderedDigest:
-    """Text, HTML and JSON of a digest; `images` shows lead images in the HTML part."""
+def capped(text: str, words: int) -> tuple[list[str], bool]:
+    """The paragraphs of `text` up to `words` words (0: all), and whether it was cut."""
+    out: list[str] = []
+    left = words
+    for paragraph in paragraphs(text):
+        if words and left <= 0:
+            return out, True
+        parts = paragraph.split()
+        if words and len(parts) > left:
+            out.append(" ".join(parts[:left]) + " …")
+            return out, True
+        out.append(paragraph)
+        left -= len(parts)
+    return out, False
+
+
+def all_new(item: Match) -> bool:
+    """Whether an update's new sentences are (nearly) its whole text: shown once, then."""
+    if item.story_kind != "development" or not item.new_sentences:
+        return False
+    text = " ".join(item.text.split())
+    new = [" ".join(s.split()) for s in item.new_sentences]
+    if not all(sentence in text for sentence in new):
+        return False  # sentences of other articles folded in: listed apart
+    return sum(len(s) for s in new) >= 0.9 * len(text)
+
+
+def _shown(item: Match, words: int) -> dict[str, Any]:
+    paras, cut = capped(item.text, words)
+    return {
+        "item": item,
+        "paras": paras,
+        "link": safe_link(item.url),
+        "cut": cut,
+        "what_is_new": () if all_new(item) else item.new_sentences,
+    }
+
+
+def render(digest: Digest, *, images: bool = False, item_words: int = 120) -> RenderedDigest:
+    """Text, HTML and JSON of a digest; `images` shows lead images in the HTML part.
+
+    Each item's text is cut after `item_words` words (0: never) with a "Read more" link;
+    an update whose text is all new shows it once, without a "What is new" list.
+    """
     sections = [
         {
             "section": section,
-            "items": [(item, paragraphs(item.text), safe_link(item.url)) for item in section.items],
+            "items": [_shown(item, item_words) for item in section.items],
             "more": [(item, safe_link(item.url)) for item in section.more],
         }
         for section in digest.sections

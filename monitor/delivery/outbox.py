@@ -86,14 +86,14 @@ def queue_due_digests(
         stories = [(topic, [q.match for q in waiting]) for topic, waiting in due]
         digest = build_digest(
             channel,
-            _with_other_reports(store, stories),
+            with_other_reports(store, stories),
             now,
             max_items=settings.max_items,
             replies_to=_earlier_digests(store, stories, channel),
         )
         try:
             store.save_digest(
-                render(digest, images=settings.images),
+                render(digest, images=settings.images, item_words=settings.item_words),
                 channel=channel,
                 topics=[topic.name for topic, _ in due],
                 queued=[q.id for _, waiting in due for q in waiting],
@@ -113,7 +113,7 @@ def queue_due_digests(
     return queued
 
 
-def _with_other_reports(
+def with_other_reports(
     store: Store, stories: list[tuple[TopicConfig, list[Match]]]
 ) -> list[tuple[TopicConfig, list[Match]]]:
     """Each item's "also reported by": the other outlets of the copies folded into it."""

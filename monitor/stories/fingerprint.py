@@ -13,6 +13,10 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 
+# Words per shingle. Fixed, not a setting: every signature stored with the stories was
+# made with it, and signatures of another size cannot be compared with them. 4 is the
+# usual choice for near-duplicate news text (word 4-grams, as in ScrapingHub's measure).
+SHINGLE_WORDS = 4
 SIGNATURE_SIZE = 64
 BANDS = 16  # 16 bands of 4 rows: pairs above ~0.5 Jaccard usually share a band
 _ROWS = SIGNATURE_SIZE // BANDS

@@ -36,7 +36,6 @@ class Story:
     last: datetime
     centroid: dict[str, float]
     names: Counter[str]
-    told: Told  # every sentence any article of the story carried
     delivered: dict[str, Told]  # per topic, what was sent
     index_terms: tuple[str, ...] = ()
     # how many of the members carry each centroid term (what the story is about, by count)
@@ -62,7 +61,6 @@ def story_record(story: Story, members: dict[str, Member]) -> dict[str, Any]:
         "centroid": story.centroid,
         "names": dict(story.names),
         "tally": story.tally,
-        "told": story.told.to_record(),
         "delivered": {topic: told.to_record() for topic, told in story.delivered.items()},
         "merged": story.merged,
         "members": [
@@ -88,7 +86,6 @@ def story_from(record: dict[str, Any]) -> Story:
         last=datetime.fromisoformat(record["last"]),
         centroid={str(t): float(w) for t, w in record["centroid"].items()},
         names=Counter({str(n): int(c) for n, c in record["names"].items()}),
-        told=Told.from_record(record["told"]),
         delivered={t: Told.from_record(r) for t, r in record["delivered"].items()},
         tally={str(t): int(n) for t, n in record.get("tally", {}).items()},
         merged=[str(old) for old in record.get("merged", ())],
