@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from monitor.backlog import news_since, split_backlog
 from monitor.config import FeedConfig, TopicConfig
 from monitor.errors import ExtractError, FetchError, ParseError, redact_url
 from monitor.extract import Extractor, better_text, check_date
@@ -74,6 +75,7 @@ class PollReport:
     error_class: str | None = None
     bytes: int = 0  # decoded feed body
     developments: int = 0  # matches that update a story already reported
+    backlog: int = 0  # new entries recorded but not sent: too old to be news (monitor/backlog.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,8 @@ class Pipeline:
     index: TopicIndex = field(default_factory=lambda: TopicIndex({}))
     routes: Mapping[str, Sequence[str]] = field(default_factory=dict)  # topic -> channels
     stories: SharedStories | None = None  # groups articles into stories; None: all alert
+    # how old an entry may be and still be news on a feed's first poll (None: any age)
+    backlog: timedelta | None = None
 
     async def poll(
         self,
@@ -148,9 +152,14 @@ class Pipeline:
         source = feed.name or parsed.title or urlsplit(feed.url).hostname or feed.url
         first_read = state.last_success is None  # entries are only stored after a success
         new = self.store.unseen(feed.url, parsed.entries, first_read=first_read)
+        backlog = feed.backlog if feed.backlog is not None else self.backlog
+        since = None if backlog is None else news_since(stored, now, backlog)
+        split = split_backlog(new, since, undated_is_news=not first_read)
         candidates = []
         if self.topics:
-            candidates = [c for entry in new if (c := await self._matches(entry, source, now))]
+            candidates = [
+                c for entry in split.news if (c := await self._matches(entry, source, now))
+            ]
         dates = [entry.published for entry in parsed.entries]
         hint = document_hint(ttl_minutes=parsed.ttl, published=dates, now=now, rules=rules)
         done = self._success_state(
@@ -167,10 +176,11 @@ class Pipeline:
                 feed=(done, parsed.title, hint or timedelta(0)),  # 0 forgets an old hint
             )
         log.info(
-            "feed polled feed_url=%s entries=%d new=%d matches=%d",
+            "feed polled feed_url=%s entries=%d new=%d backlog=%d matches=%d",
             redact_url(feed.url),
             len(parsed.entries),
             len(new),
+            len(split.backlog),
             added,
         )
         return PollReport(
@@ -179,6 +189,7 @@ class Pipeline:
             matches=added,
             bytes=len(response.body),
             developments=sum(m.story_kind == "development" for m in found),
+            backlog=len(split.backlog),
         )
 
     def _stories(self, now: datetime, needed: bool) -> AbstractContextManager[StoryBook | None]:

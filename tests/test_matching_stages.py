@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -17,11 +19,12 @@ pytestmark = pytest.mark.slow
 def serve(server: LoopbackHTTPServer, items: list[tuple[str, str, str, list[str]]]) -> str:
     """A feed of (slug, title, summary, page paragraphs) items and their pages."""
     xml = ""
+    now = format_datetime(datetime.now(UTC))  # news, not a first poll's backlog
     for slug, title, summary, paragraphs in items:
         link = server.route(f"/news/{slug}", Reply(page(title, paragraphs)))
         xml += (
             f"<item><title>{title}</title><link>{link}</link><guid>{slug}</guid>"
-            f"<description>{summary}</description></item>"
+            f"<description>{summary}</description><pubDate>{now}</pubDate></item>"
         )
     return server.route(
         "/feed.xml",

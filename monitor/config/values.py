@@ -20,8 +20,8 @@ _ALLOW_ENTRY = re.compile(
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def parse_duration(value: Any) -> timedelta:
-    """'90s', '15m', '1h30m', '2d' or a number of seconds -> timedelta."""
+def parse_duration(value: Any, *, allow_zero: bool = False) -> timedelta:
+    """'90s', '15m', '1h30m', '2d' or a number of seconds -> timedelta (`allow_zero`: 0 too)."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -36,12 +36,17 @@ def parse_duration(value: Any) -> timedelta:
             raise ValueError(f"{value!r} is not a duration; write e.g. '30s', '15m', '1h30m', '2d'")
     else:
         raise ValueError("expected a duration such as '15m'")
-    if seconds <= 0:
+    if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError("a duration must be positive")
     return timedelta(seconds=seconds)
 
 
+def _span(value: Any) -> timedelta:
+    return parse_duration(value, allow_zero=True)
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Span = Annotated[timedelta, BeforeValidator(_span)]  # a duration that may be 0
 
 
 @dataclass(frozen=True, slots=True)
