@@ -4,6 +4,7 @@
     worker.py   one page in a worker: sniff, decode, trafilatura, metadata (plain strings out)
     decode.py   what the bytes are and their charset (header, meta, BOM, detection)
     detect.py   consent walls, paywall stubs, "enable JavaScript" pages
+    rough.py    every word of a page, cheaply: whether full extraction is worth it
     compare.py  pure helpers for the pipeline: feed text vs page text, feed date vs page date
 
 trafilatura's own downloader (`fetch_url`) is never used: pages come from our HTTP client.
@@ -11,6 +12,7 @@ trafilatura's own downloader (`fetch_url`) is never used: pages come from our HT
 
 from monitor.extract.compare import DateChoice, TextChoice, better_text, check_date, overlap
 from monitor.extract.pool import Extractor, Worker, truncate
+from monitor.extract.rough import page_words
 from monitor.extract.worker import Job, Result, extract_sync, run
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "check_date",
     "extract_sync",
     "overlap",
+    "page_words",
     "run",
     "truncate",
 ]
