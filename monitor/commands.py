@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor import topic_trial
+from monitor.backlog import split_backlog
 from monitor.cli import NOTHING_DONE, OK, SOME_FAILED
 from monitor.config import Settings, append_feeds, config_path, load_settings, parse_duration
 from monitor.delivery.compose import build_digest, fold_stories, render
@@ -78,7 +79,8 @@ def _summary(report: CycleReport) -> str:
     lines = [
         f"feeds polled: {len(report.polls)} ({len(failed)} failed, "
         f"{sum(p.not_modified for p in report.polls)} not modified)",
-        f"new entries: {sum(p.new_entries for p in report.polls)}, "
+        f"new entries: {sum(p.new_entries for p in report.polls)} "
+        f"({sum(p.backlog for p in report.polls)} kept as backlog, not sent), "
         f"matches: {sum(p.matches for p in report.polls)}",
         f"digests queued: {len(report.digests)}; deliveries sent: {report.delivery.sent}, "
         f"to retry: {report.delivery.retrying}, failed: {report.delivery.failed}",
@@ -145,6 +147,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     asyncio.run(main())
     return 0
+
+
+def _duration(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _when(value: datetime | None, now: datetime) -> str:
@@ -295,6 +305,13 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         added = append_feeds(file, [(found.url, args.name or found.title)])
         what = "added to" if added else "already in"
         print(f"{found.url} ({found.title or 'untitled'}, {found.how}) {what} {file}")
+        backlog = settings.service.backlog
+        old = split_backlog(found.entries, datetime.now(UTC) - backlog, undated_is_news=False)
+        print(
+            f"its first poll keeps {len(old.backlog)} of its {len(found.entries)} entries as "
+            f"backlog (published more than {_duration(backlog)} ago, or undated): recorded, "
+            "not sent"
+        )
         return 0
     rows = [
         [f.url, f.name or "-", str(f.interval or settings.service.default_interval)]

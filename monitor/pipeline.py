@@ -15,9 +15,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from monitor.backlog import news_since, split_backlog
 from monitor.config import FeedConfig, TopicConfig
 from monitor.errors import ExtractError, FetchError, ParseError, redact_url
-from monitor.extract import Extractor, better_text, check_date
+from monitor.extract import Extractor, better_text, check_date, page_words
 from monitor.feeds import ParsePool, parse_feed
 from monitor.http import HttpClient
 from monitor.models import Article, Entry, FeedState, Match, Response
@@ -82,6 +83,7 @@ class PollReport:
     error_class: str | None = None
     bytes: int = 0  # decoded feed body
     developments: int = 0  # matches that update a story already reported
+    backlog: int = 0  # new entries recorded but not sent: too old to be news (monitor/backlog.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,8 @@ class Pipeline:
     index: TopicIndex = field(default_factory=lambda: TopicIndex({}))
     routes: Mapping[str, Sequence[str]] = field(default_factory=dict)  # topic -> channels
     stories: SharedStories | None = None  # groups articles into stories; None: all alert
+    # how old an entry may be and still be news on a feed's first poll (None: any age)
+    backlog: timedelta | None = None
 
     async def poll(
         self,
@@ -156,9 +160,14 @@ class Pipeline:
         source = feed.name or parsed.title or urlsplit(feed.url).hostname or feed.url
         first_read = state.last_success is None  # entries are only stored after a success
         new = self.store.unseen(feed.url, parsed.entries, first_read=first_read)
+        backlog = feed.backlog if feed.backlog is not None else self.backlog
+        since = None if backlog is None else news_since(stored, now, backlog)
+        split = split_backlog(new, since, undated_is_news=not first_read)
         candidates = []
         if self.topics:
-            candidates = [c for entry in new if (c := await self._matches(entry, source, now))]
+            candidates = [
+                c for entry in split.news if (c := await self._matches(entry, source, now))
+            ]
         dates = [entry.published for entry in parsed.entries]
         hint = document_hint(ttl_minutes=parsed.ttl, published=dates, now=now, rules=rules)
         done = self._success_state(
@@ -175,10 +184,11 @@ class Pipeline:
                 feed=(done, parsed.title, hint or timedelta(0)),  # 0 forgets an old hint
             )
         log.info(
-            "feed polled feed_url=%s entries=%d new=%d matches=%d",
+            "feed polled feed_url=%s entries=%d new=%d backlog=%d matches=%d",
             redact_url(feed.url),
             len(parsed.entries),
             len(new),
+            len(split.backlog),
             added,
         )
         return PollReport(
@@ -187,6 +197,7 @@ class Pipeline:
             matches=added,
             bytes=len(response.body),
             developments=sum(m.story_kind == "development" for m in found),
+            backlog=len(split.backlog),
         )
 
     def _stories(self, now: datetime, needed: bool) -> AbstractContextManager[StoryBook | None]:
@@ -201,8 +212,10 @@ class Pipeline:
         """The topics this entry matches, each with the cleaned article (fetched once).
 
         Stage one matches the title, summary and any full content the feed carries;
-        topics with `match = "full_text"` also take entries sharing some of their
-        words, and are then confirmed (or dropped) on the article's own text.
+        topics with `match = "full_text"` also take entries holding at least half of
+        what they require (monitor/query/promise.py). The page is fetched once; when
+        only such a topic wants it, every word of the page is tried first, and the
+        article is extracted only if one of them matches there.
         """
         first = Document(
             entry.title, f"{entry.summary}\n{entry.content or ''}", source, entry.link or ""
@@ -210,12 +223,19 @@ class Pipeline:
         selected = self.index.match(first)
         wider = [
             name
-            for name in self.index.loosely(first)
+            for name in self.index.promising(first)
             if name not in selected and self.topics[name].config.match == "full_text"
         ]
         if not selected and not wider:
             return None
-        article, note = await self._article(entry)
+        page, note = await self._page(entry)
+        if (
+            page is not None
+            and not selected
+            and not self._worth_extracting(entry, source, page, wider)
+        ):
+            return None
+        article, note = (None, note) if page is None else await self._article(page)
         choice = better_text(entry.content, article)
         text = choice.text if choice else entry.summary
         date = check_date(entry.published, article.date if article else None)
@@ -273,22 +293,38 @@ class Pipeline:
                 )
         return kept
 
-    async def _article(self, entry: Entry) -> tuple[Article | None, str | None]:
-        """The cleaned page, or None and a note saying why the feed's text is shown."""
+    async def _page(self, entry: Entry) -> tuple[Response | None, str | None]:
+        """The entry's page, or None and a note saying why the feed's text is shown."""
         if not entry.link:
             return None, "The entry has no link; showing the feed's text."
         try:
-            page = await self.http.get(entry.link, accept=_PAGE_ACCEPT)
-            article = await self.extractor.extract(
-                page.body, url=page.url, content_type=page.headers.get("content-type")
-            )
-            return article, None
+            return await self.http.get(entry.link, accept=_PAGE_ACCEPT), None
         except FetchError as exc:
             log.warning("page not fetched url=%s error=%s", exc.url, exc)
             return None, (
                 f"The article page could not be fetched ({exc.error_class}); "
                 "showing the feed's text."
             )
+
+    def _worth_extracting(
+        self, entry: Entry, source: str, page: Response, wider: Sequence[str]
+    ) -> bool:
+        """Whether a topic that only the article could satisfy matches some words of the
+        page (menus included): if none does, the article cannot, and is not extracted."""
+        words = page_words(page.body, page.headers.get("content-type"))
+        rough = Document(entry.title, words, source, page.url)
+        if any(self.topics[name].query.match(rough) for name in wider):
+            return True
+        log.debug("page does not match url=%s topics=%s", redact_url(page.url), ",".join(wider))
+        return False
+
+    async def _article(self, page: Response) -> tuple[Article | None, str | None]:
+        """The cleaned page, or None and a note saying why the feed's text is shown."""
+        try:
+            article = await self.extractor.extract(
+                page.body, url=page.url, content_type=page.headers.get("content-type")
+            )
+            return article, None
         except ExtractError as exc:
             log.warning("page gave no article url=%s reason=%s error=%s", exc.url, exc.reason, exc)
             return None, _FALLBACK_NOTES.get(exc.reason, _FALLBACK_NOTES["no main text"])

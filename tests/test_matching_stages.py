@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -17,11 +20,12 @@ pytestmark = pytest.mark.slow
 def serve(server: LoopbackHTTPServer, items: list[tuple[str, str, str, list[str]]]) -> str:
     """A feed of (slug, title, summary, page paragraphs) items and their pages."""
     xml = ""
+    now = format_datetime(datetime.now(UTC))  # news, not a first poll's backlog
     for slug, title, summary, paragraphs in items:
         link = server.route(f"/news/{slug}", Reply(page(title, paragraphs)))
         xml += (
             f"<item><title>{title}</title><link>{link}</link><guid>{slug}</guid>"
-            f"<description>{summary}</description></item>"
+            f"<description>{summary}</description><pubDate>{now}</pubDate></item>"
         )
     return server.route(
         "/feed.xml",
@@ -44,8 +48,13 @@ def matched(tmp_path: Path, match: str, feed_url: str) -> dict[str, dict[str, ob
 
 
 ITEMS = [
-    # The summary names only Putin; the article has the whole query.
-    ("quiet", "Kremlin comments on phone call", "Putin's aide spoke to reporters.", WIRE),
+    # The summary names two of the query's three parts; the article has the whole query.
+    (
+        "quiet",
+        "Kremlin comments on phone call",
+        "Putin's aide spoke to reporters about the meeting.",
+        WIRE,
+    ),
     # The summary has the whole query; the article is about something else.
     (
         "misleading",
@@ -75,3 +84,50 @@ def test_summary_topics_decide_on_the_feed_text(
     found = matched(tmp_path, "summary", serve(http_server, ITEMS))
 
     assert list(found) == ["Trump, Putin and a White House summit?"]
+
+
+def test_one_shared_word_is_not_worth_a_page(
+    tmp_path: Path, http_server: LoopbackHTTPServer
+) -> None:
+    """A summary naming one of three required parts fetches no page, even if the article
+    would have matched; one naming two does, once."""
+    items = [
+        ("one", "Kremlin comments on weather", "Putin's aide spoke of rain.", WIRE),
+        ("two", "Kremlin comments on a call", "Putin's aide spoke of a meeting.", WIRE),
+    ]
+    found = matched(tmp_path, "full_text", serve(http_server, items))
+
+    assert list(found) == ["Kremlin comments on a call"]
+    fetched = [r.path for r in http_server.requests if r.path.startswith("/news/")]
+    assert fetched == ["/news/two"]
+
+
+def test_page_without_the_missing_words_is_not_extracted(
+    tmp_path: Path, http_server: LoopbackHTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When no word of the page completes the query, the article is never extracted."""
+    other = ["A long report on regional football results, with scores from every match."] * 6
+    items = [("football", "Kremlin comments on a call", "Putin's aide spoke of a meeting.", other)]
+    caplog.set_level(logging.DEBUG, logger="monitor.pipeline")
+
+    assert matched(tmp_path, "full_text", serve(http_server, items)) == {}
+    assert "page does not match" in caplog.text
+    assert "summary matched but the article does not" not in caplog.text
+
+
+def test_a_page_is_fetched_once_for_every_topic_that_wants_it(
+    tmp_path: Path, http_server: LoopbackHTTPServer
+) -> None:
+    """A summary topic and a full-text topic on one entry share one fetch of its page."""
+    feed_url = serve(http_server, ITEMS[1:])
+    config = write_config(tmp_path, feeds=[feed_url])
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + '\n[[topics]]\nname = "summit-summary"\nquery = "summit"\nmatch = "summary"\n',
+        encoding="utf-8",
+    )
+    run_once(config)
+
+    assert [r.path for r in http_server.requests if r.path.startswith("/news/")] == [
+        "/news/misleading"
+    ]

@@ -21,7 +21,8 @@ import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 import psutil
@@ -57,6 +58,7 @@ def coined(k: int, n: int) -> str:
 def feed(k: int, base: str) -> bytes:
     """Feed k: one entry the topic matches (a story of its own) and one it does not."""
     a, b, c, d = (coined(k, n) for n in range(4))
+    published = format_datetime(datetime.now(UTC))  # news, not a first poll's backlog
     items = [
         (
             f"Summit of {a} and {b} in {c}",
@@ -67,7 +69,8 @@ def feed(k: int, base: str) -> bytes:
     ]
     body = "".join(
         f"<item><title>{title}</title><link>{base}/page/{k}-{n}.html</link>"
-        f"<guid>{base}/page/{k}-{n}.html</guid><description>{summary}</description></item>"
+        f"<guid>{base}/page/{k}-{n}.html</guid><description>{summary}</description>"
+        f"<pubDate>{published}</pubDate></item>"
         for n, (title, summary) in enumerate(items)
     )
     return (

@@ -39,8 +39,8 @@ def bounded(seconds: float, *, cap: timedelta = MAX_DURATION, what: str = "durat
     return timedelta(seconds=seconds)
 
 
-def parse_duration(value: Any) -> timedelta:
-    """'90s', '15m', '1h30m', '2d' or a number of seconds -> timedelta."""
+def parse_duration(value: Any, *, allow_zero: bool = False) -> timedelta:
+    """'90s', '15m', '1h30m', '2d' or a number of seconds -> timedelta (`allow_zero`: 0 too)."""
     if isinstance(value, timedelta):
         return min(value, MAX_DURATION)
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -58,12 +58,17 @@ def parse_duration(value: Any) -> timedelta:
             raise ValueError(f"{value!r} is not a duration; write e.g. '30s', '15m', '1h30m', '2d'")
     else:
         raise ValueError(f"expected a duration such as '15m', not {type(value).__name__}")
-    if math.isnan(seconds) or seconds <= 0:
+    if math.isnan(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError("a duration must be positive")
     return bounded(seconds, what=f"duration {value!r}"[:80])
 
 
+def _span(value: Any) -> timedelta:
+    return parse_duration(value, allow_zero=True)
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Span = Annotated[timedelta, BeforeValidator(_span)]  # a duration that may be 0
 
 
 @dataclass(frozen=True, slots=True)

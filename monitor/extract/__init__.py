@@ -4,12 +4,14 @@
     worker.py   one page in a worker: sniff, decode, trafilatura, metadata (plain strings out)
     decode.py   what the bytes are and their charset (header, meta, BOM, detection)
     detect.py   consent walls, paywall stubs, "enable JavaScript" pages
+    rough.py    every word of a page, cheaply: whether full extraction is worth it
     compare.py  pure helpers for the pipeline: feed text vs page text, feed date vs page date
 
 trafilatura's own downloader (`fetch_url`) is never used: pages come from our HTTP client.
 """
 
 from monitor.extract.compare import DateChoice, TextChoice, better_text, check_date, overlap
+from monitor.extract.rough import page_words
 from monitor.extract.worker import Job, Result, extract_sync, run
 from monitor.extract.worker_pool import Extractor, Worker, truncate
 
@@ -24,6 +26,7 @@ __all__ = [
     "check_date",
     "extract_sync",
     "overlap",
+    "page_words",
     "run",
     "truncate",
 ]

@@ -88,7 +88,9 @@ class TopicIndex:
         The wider net for topics confirmed on an article's full text: an entry whose
         summary names only part of what a topic asks for is still worth fetching.
         """
-        prepared = prepare(doc)
+        return [self._names[n] for n in sorted(self._loose(prepare(doc)))]
+
+    def _loose(self, prepared: Prepared) -> set[int]:
         seen: set[int] = set(self._always)
         for word in self._words & prepared.vocabulary(self._fields):
             seen.update(number for number, _ in self._by_word[word])
@@ -97,7 +99,19 @@ class TopicIndex:
             for length in self._prefix_lengths:
                 for prefix in self._prefix_set & {w[:length] for w in words}:
                     seen.update(number for number, _ in self._by_prefix[prefix])
-        return [self._names[n] for n in sorted(seen)]
+        return seen
+
+    def promising(self, doc: Document) -> list[str]:
+        """Names of the topics `doc` (title and summary) holds enough of for its article
+        to be worth fetching: at least half of what each requires (Query.promising_prepared).
+        """
+        prepared = prepare(doc)
+        queries = self._queries
+        return [
+            self._names[n]
+            for n in sorted(self._loose(prepared))
+            if queries[n].promising_prepared(prepared)
+        ]
 
     def topics(self, doc: Document) -> list[str]:
         """Names of the topics `doc` matches, in the order given; no explanations.

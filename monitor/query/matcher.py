@@ -9,6 +9,7 @@ from monitor.query.explain import Explanation, explain
 from monitor.query.nodes import Anchors, And, Node, Not, Or, Term, anchors, positive_terms
 from monitor.query.normalize import Document, Prepared, prepare, prepare_text
 from monitor.query.parser import parse
+from monitor.query.promise import promising
 
 __all__ = ["Query", "compile_query"]
 
@@ -38,6 +39,11 @@ class Query:
     def matches_prepared(self, doc: Prepared) -> bool:
         """Whether a document already tokenised satisfies the query (no explanation)."""
         return self._root.matches(doc)
+
+    def promising_prepared(self, doc: Prepared) -> bool:
+        """Whether a title and summary hold enough of the query for the article to be
+        worth fetching to confirm it (monitor/query/promise.py)."""
+        return promising(self._root, doc)
 
     def matches(self, text: str) -> bool:
         """Whether `text`, taken as both title and text, satisfies the query."""

@@ -122,6 +122,7 @@ class Runtime:
             index=TopicIndex({name: watched.query for name, watched in topics.items()}),
             default_interval=settings.service.default_interval,
             max_backoff=settings.service.max_backoff,
+            backlog=settings.service.backlog,
             routes={t.name: (t.channels or [DEFAULT_CHANNEL]) for t in settings.topics},
         )
         self.metrics = Metrics()

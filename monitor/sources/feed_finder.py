@@ -13,6 +13,7 @@ from monitor.config import FetchSettings
 from monitor.errors import FetchError, MonitorError, ParseError
 from monitor.feeds import parse_feed
 from monitor.http import HttpClient
+from monitor.models import Entry
 from monitor.sources.autodiscovery import candidates, discover
 
 
@@ -21,6 +22,7 @@ class FoundFeed:
     url: str
     title: str | None
     how: str  # "direct", "advertised" or "common path"
+    entries: tuple[Entry, ...] = ()  # what the feed holds now
 
 
 class NoFeedFound(MonitorError):
@@ -32,7 +34,7 @@ async def find_feed(http: HttpClient, url: str) -> FoundFeed:
     response = await http.get(url)
     try:
         parsed = parse_feed(response.body, url=response.url, headers=response.headers)
-        return FoundFeed(response.url, parsed.title, "direct")
+        return FoundFeed(response.url, parsed.title, "direct", tuple(parsed.entries))
     except ParseError:
         pass
     html = response.body.decode("utf-8", errors="replace")
@@ -44,7 +46,7 @@ async def find_feed(http: HttpClient, url: str) -> FoundFeed:
             parsed = parse_feed(answer.body, url=answer.url, headers=answer.headers)
         except (FetchError, ParseError):
             continue
-        return FoundFeed(answer.url, parsed.title, how)
+        return FoundFeed(answer.url, parsed.title, how, tuple(parsed.entries))
     raise NoFeedFound(f"no feed found at or linked from {response.url}")
 
 
