@@ -90,7 +90,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(problem)
     if errors:
         counted = "1 problem" if len(errors) == 1 else f"{len(errors)} problems"
-        print(f"{counted}: fix them and run `news-monitor check` again")
+        print(f"{counted}: fix them and run `news-monitor check` again", file=sys.stderr)
         return CONFIG_ERROR
     if not args.quiet:
         print(
@@ -377,7 +377,8 @@ def cmd_topics(args: argparse.Namespace) -> int:
             _print_why(why)
         return 0 if why else 1
     with opened(settings) as store:
-        hits = backtest.on_stored(store, query, now - parse_duration(args.since))
+        names = {feed.url: feed.name for feed in settings.feeds}
+        hits = backtest.on_stored(store, query, now - parse_duration(args.since), names)
     groups = backtest.by_story(hits)
     print(f"{len(hits)} entries in {len(groups)} stories matched since {args.since} ago\n")
     for group in groups:

@@ -23,6 +23,7 @@ from monitor.http import HttpClient
 from monitor.models import Article, Entry, FeedState, Match, Response
 from monitor.query import Document, Explanation, Query, TopicIndex
 from monitor.schedule import Rng, Rules, after_failure, after_success, default_rng, document_hint
+from monitor.source_names import source_name
 from monitor.store import ClaimedFeed, Store
 from monitor.stories import StoryArticle, StoryBook, split_sentences
 from monitor.story_sync import SharedStories
@@ -145,7 +146,7 @@ class Pipeline:
                 redact_url(feed.url),
                 parsed.warning,
             )
-        source = feed.name or parsed.title or urlsplit(feed.url).hostname or feed.url
+        source = source_name(feed.name, parsed.title, feed.url)
         first_read = state.last_success is None  # entries are only stored after a success
         new = self.store.unseen(feed.url, parsed.entries, first_read=first_read)
         candidates = []

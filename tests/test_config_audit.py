@@ -68,7 +68,8 @@ def test_every_problem_in_one_pass_with_file_line_and_key(
 
     code = main(["check", "--config", str(config)])
 
-    out = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
     assert code == CONFIG_ERROR
     located = [line for line in out if line.startswith(f"{config}:")]
     keys = {
@@ -87,7 +88,7 @@ def test_every_problem_in_one_pass_with_file_line_and_key(
         if m
     }
     assert found == keys
-    assert out[-1] == "6 problems: fix them and run `news-monitor check` again"
+    assert captured.err == "6 problems: fix them and run `news-monitor check` again\n"
     warnings = [line for line in located if ": warning: " in line]
     assert len(warnings) == 2 and located[-2:] == warnings  # warnings after the errors
 
