@@ -18,8 +18,18 @@ from pathlib import Path
 
 from monitor import topic_trial
 from monitor.backlog import split_backlog
-from monitor.cli import NOTHING_DONE, OK, SOME_FAILED
-from monitor.config import Settings, append_feeds, config_path, load_settings, parse_duration
+from monitor.cli import CONFIG_ERROR, NOTHING_DONE, OK, SOME_FAILED
+from monitor.config import (
+    Settings,
+    append_feeds,
+    config_path,
+    cross_check,
+    load_settings,
+    parse_duration,
+    read_settings,
+)
+from monitor.config.locate import line_in_syntax_error, line_of
+from monitor.config_audit import audit
 from monitor.delivery.compose import build_digest, fold_stories, render
 from monitor.delivery.outbox import with_other_reports
 from monitor.errors import ConfigError, redact_url
@@ -57,21 +67,56 @@ def _load(args: argparse.Namespace) -> Settings:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """Every problem known without the network, one line each: file:line: key: what. fix."""
     file, _ = config_path(args.config)
     try:
-        settings = _load(args)
+        text = file.read_text(encoding="utf-8") if file.is_file() else ""
+    except (OSError, UnicodeDecodeError):
+        text = ""  # read_settings says why
+    where = str(file) if file.is_file() else "(defaults and environment)"
+    warnings: list[str] = []
+    try:
+        settings = read_settings(args.config)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"{exc.source or file}: {problem}")
-        return 2
-    if args.quiet:
-        return 0
-    where = file if file.is_file() else "the embedded defaults"
-    print(
-        f"{where}: OK ({len(settings.feeds)} feeds, {len(settings.topics)} topics, "
-        f"{len(settings.channels)} channels)"
-    )
-    return 0
+        errors = _in_file_order(where, text, exc.problems)
+    else:
+        findings = audit(settings, datetime.now(UTC))
+        found = {f.key for f in findings}
+        errors = [p for p in cross_check(settings) if _key_of(p) not in found]
+        errors += query_problems(settings)
+        errors += [str(f) for f in findings if not f.warning]
+        warnings = [str(f) for f in findings if f.warning]
+        errors, warnings = (
+            _in_file_order(where, text, errors),
+            _in_file_order(where, text, warnings),
+        )
+    for problem in errors + warnings:  # each kind in the order of the file
+        print(problem)
+    if errors:
+        counted = "1 problem" if len(errors) == 1 else f"{len(errors)} problems"
+        print(f"{counted}: fix them and run `news-monitor check` again", file=sys.stderr)
+        return CONFIG_ERROR
+    if not args.quiet:
+        print(
+            f"{where}: OK ({len(settings.feeds)} feeds, {len(settings.topics)} topics, "
+            f"{len(settings.channels)} channels"
+            + (f", {len(warnings)} warnings)" if warnings else ")")
+        )
+    return OK
+
+
+def _key_of(problem: str) -> str:
+    return problem.split(": ", 1)[0]
+
+
+def _in_file_order(where: str, text: str, problems: Sequence[str]) -> list[str]:
+    """Each problem as `file:line: key: …` (`file: key: …` when the line is unknown), by line."""
+    located = []
+    for problem in problems:
+        key = _key_of(problem)
+        line = line_in_syntax_error(problem) if key == "(file)" else line_of(text, key)
+        located.append((line or 0, f"{where}:{line}: {problem}" if line else f"{where}: {problem}"))
+    return [text for _, text in sorted(located, key=lambda pair: pair[0])]
 
 
 def _summary(report: CycleReport) -> str:
@@ -352,7 +397,8 @@ def cmd_topics(args: argparse.Namespace) -> int:
             _print_why(why)
         return 0 if why else 1
     with opened(settings) as store:
-        hits = topic_trial.on_stored(store, query, now - parse_duration(args.since))
+        names = {feed.url: feed.name for feed in settings.feeds}
+        hits = topic_trial.on_stored(store, query, now - parse_duration(args.since), names)
     groups = topic_trial.by_story(hits)
     print(f"{len(hits)} entries in {len(groups)} stories matched since {args.since} ago\n")
     for group in groups:

@@ -1,11 +1,14 @@
 """Counters and gauges for Prometheus' text format (exposition 0.0.4), without a client library.
 
+Values are printed exactly (`{value:g}` would turn a Unix time into 1.73e+09).
+
 The service owns one `Metrics`; the cycle adds what its reports say, and
 `/metrics` renders it. Labels are few and bounded (error classes, outcomes).
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -48,8 +51,21 @@ class Metrics:
             lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
             for labels, value in sorted(self.values.get(name, {}).items()):
                 inside = ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
-                lines.append(f"{name}{{{inside}}} {value:g}" if inside else f"{name} {value:g}")
+                number = _number(value, whole=name.endswith("_timestamp_seconds"))
+                lines.append(f"{name}{{{inside}}} {number}" if inside else f"{name} {number}")
         return "\n".join(lines) + "\n"
+
+
+def _number(value: float, *, whole: bool = False) -> str:
+    """The value exactly: integers without a fraction or exponent, other floats as
+    Python's shortest round-trip form; `whole` (timestamps) keeps the whole seconds."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if whole or value == int(value):
+        return str(math.floor(value))
+    return repr(float(value))
 
 
 def _escape(value: str) -> str:

@@ -161,6 +161,7 @@ class RenderedDigest:
     created: datetime
     headers: Mapping[str, str] = field(default_factory=dict)
     replies_to: tuple[str, ...] = ()  # keys of earlier digests of the same stories (threading)
+    topics: tuple[str, ...] = ()  # names of the topics it holds (mail's List-Id)
 
 
 class DeliveryStatus(StrEnum):

@@ -32,6 +32,7 @@ from monitor.poll_schedule import (
     document_hint,
 )
 from monitor.query import Document, Explanation, Query, TopicIndex
+from monitor.source_names import source_name
 from monitor.store import ClaimedFeed, Store
 from monitor.stories import StoryArticle, StoryBook
 from monitor.story_sync import SharedStories
@@ -157,7 +158,7 @@ class Pipeline:
                 redact_url(feed.url),
                 parsed.warning,
             )
-        source = feed.name or parsed.title or urlsplit(feed.url).hostname or feed.url
+        source = source_name(feed.name, parsed.title, feed.url)
         first_read = state.last_success is None  # entries are only stored after a success
         new = self.store.unseen(feed.url, parsed.entries, first_read=first_read)
         backlog = feed.backlog if feed.backlog is not None else self.backlog

@@ -7,16 +7,16 @@ grouped by story where the story is known.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from monitor.config import Settings
 from monitor.extract import Extractor
 from monitor.http import HttpClient
 from monitor.query import Document, Explanation, Query
+from monitor.source_names import source_name
 from monitor.store import Store
 
 
@@ -31,12 +31,16 @@ class Hit:
     joined: str | None = None  # why the article joined its story, when it did
 
 
-def on_stored(store: Store, query: Query, since: datetime) -> list[Hit]:
-    """Past entries the query matches, oldest first."""
+def on_stored(
+    store: Store, query: Query, since: datetime, names: Mapping[str, str | None]
+) -> list[Hit]:
+    """Past entries the query matches, oldest first; `names` are the feeds' configured names."""
     hits = []
+    titles = store.feed_titles()
     for entry in store.entries_since(since):
         text = entry.article_text or entry.summary
-        source = urlsplit(entry.feed_url).hostname or entry.feed_url
+        url = entry.feed_url
+        source = source_name(names.get(url), titles.get(url), url)
         explanation = query.match(Document(entry.title, text, source, entry.link or ""))
         if explanation is not None:
             hits.append(
@@ -62,7 +66,7 @@ async def on_page(settings: Settings, query: Query, url: str) -> tuple[str, Expl
             page.body, url=page.url, content_type=page.headers.get("content-type")
         )
     title = article.title or page.url
-    source = urlsplit(page.url).hostname or ""
+    source = source_name(None, article.site_name, page.url)
     return title, query.match(Document(title, article.text, source, page.url))
 
 

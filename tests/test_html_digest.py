@@ -6,6 +6,8 @@ it is missing these tests are skipped with that reason.
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 import subprocess
@@ -96,3 +98,83 @@ def test_screenshot_for_the_docs(tmp_path: Path) -> None:
 
     assert shot.is_file() and shot.stat().st_size > 10_000, result.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# For every element holding text: its colour over the background it is drawn on (ancestors'
+# opacity included), as WCAG 2 contrast; the worst ones go into the title.
+CONTRAST_PROBE = """<script>
+function rgba(text) {
+  const v = text.match(/[\\d.]+/g).map(Number);
+  return [v[0], v[1], v[2], v.length > 3 ? v[3] : 1];
+}
+function over(top, under) {
+  const a = top[3];
+  return [0, 1, 2].map(i => top[i] * a + under[i] * (1 - a)).concat([1]);
+}
+function background(el) {
+  const layers = [];
+  for (let e = el; e; e = e.parentElement) {
+    const c = rgba(getComputedStyle(e).backgroundColor);
+    if (c[3] > 0) layers.push(c);
+    if (c[3] >= 1) break;
+  }
+  const dark = matchMedia('(prefers-color-scheme: dark)').matches;
+  let base = dark ? [18, 18, 18, 1] : [255, 255, 255, 1];
+  for (const c of layers.reverse()) base = over(c, base);
+  return base;
+}
+function luminance(c) {
+  const l = c.slice(0, 3).map(v => {
+    v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2];
+}
+const found = [];
+for (const el of document.body.querySelectorAll('*')) {
+  const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+  if (!own) continue;
+  let opacity = 1;
+  for (let e = el; e; e = e.parentElement) opacity *= Number(getComputedStyle(e).opacity);
+  const bg = background(el);
+  const fg = rgba(getComputedStyle(el).color);
+  const seen = over([fg[0], fg[1], fg[2], fg[3] * opacity], bg);
+  const [a, b] = [luminance(seen), luminance(bg)].sort((x, y) => y - x);
+  const ratio = Math.round((a + 0.05) / (b + 0.05) * 100) / 100;
+  found.push([ratio, el.tagName.toLowerCase(), el.textContent.trim().slice(0, 20)]);
+}
+found.sort((x, y) => x[0] - y[0]);
+const links = document.querySelectorAll('a').length;
+document.title = 'contrast=' + JSON.stringify(found.slice(0, 3)) + ' links=' + links;
+</script>"""
+
+
+def full_sample_html() -> str:
+    """Every kind of text a digest shows: update label, what is new, also reported, more."""
+    development = replace(
+        match("Putin accepts", "https://e.org/dev"),
+        story_kind="development",
+        new_sentences=("Putin accepted the invitation.",),
+        also=(("Other Wire", "https://other.example/a"),),
+        author="A. Writer",
+    )
+    items = [development, *[match(f"Story {n}", f"https://e.org/{n}") for n in range(3)]]
+    return render(digest_of(*items, max_items=2)).html
+
+
+@needs_chromium
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_and_links_contrast_at_least_4_5(scheme: str, tmp_path: Path) -> None:
+    """WCAG AA: every text and link of the digest contrasts 4.5:1 with its background,
+    in the reader's light and dark colour schemes."""
+    page = tmp_path / "digest.html"
+    page.write_text(full_sample_html().replace("</body>", CONTRAST_PROBE + "</body>"), "utf-8")
+    flags = ["--force-dark-mode", "--blink-settings=preferredColorScheme=0"]
+
+    result = chromium(tmp_path, *(flags if scheme == "dark" else []), "--dump-dom", page.as_uri())
+
+    found = re.search(r"<title>contrast=(.*) links=(\d+)</title>", result.stdout)
+    assert found, result.stderr[-2000:]
+    worst = json.loads(html.unescape(found.group(1)))
+    assert int(found.group(2)) >= 5  # the links were measured too
+    assert worst[0][0] >= 4.5, worst

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -108,6 +109,8 @@ def test_running_service_serves_metrics_health_and_atom(
     polls = {s.labels["outcome"]: s.value for s in families["news_monitor_polls"].samples}
     assert polls["ok"] >= 1
     assert "news_monitor_outbox_depth" in families
+    last_tick = families["news_monitor_last_tick_timestamp_seconds"].samples[0].value
+    assert last_tick == int(last_tick) and abs(last_tick - time.time()) < 600  # not 1.79e+09
     assert pages["/topics/us-russia-summit.xml"][0] == 200
     assert "Kremlin says Trump invited Putin" in pages["/topics/us-russia-summit.xml"][1]
     assert pages["/topics/..%2Fmonitor.db"][0] == 404

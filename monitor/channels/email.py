@@ -28,7 +28,20 @@ log = logging.getLogger(__name__)
 
 MESSAGE_ID_DOMAIN = "news-monitor"
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")  # RFC 5322 ftext: printable ASCII except ':'
-_RESERVED = {"from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version"}
+_RESERVED = {
+    "from",
+    "to",
+    "cc",
+    "bcc",
+    "subject",
+    "date",
+    "message-id",
+    "mime-version",
+    "list-id",
+    "list-unsubscribe",
+    "auto-submitted",
+}
+_LABEL_UNSAFE = re.compile(r"[^a-z0-9-]+")
 _AUTH_HINT = "check the channel's username and password"
 
 
@@ -38,12 +51,34 @@ def clean_header(value: str) -> str:
     return " ".join("".join(kept).split())
 
 
-def build_email(digest: RenderedDigest, *, sender: str, recipients: Sequence[str]) -> EmailMessage:
+def list_id(digest: RenderedDigest, *, channel: str, sender: str) -> str:
+    """`<topic.news-monitor.HOST>` (RFC 2919), HOST the sender's domain, so a mail rule can
+    file each topic; a digest holding several topics is named after its channel instead."""
+    label = digest.topics[0] if len(digest.topics) == 1 else channel
+    label = _LABEL_UNSAFE.sub("-", label.lower()).strip("-") or "digest"
+    domain = (parseaddr(sender)[1] or sender).rpartition("@")[2].strip().lower()
+    try:
+        host = domain.encode("idna").decode("ascii") if domain else "localhost"
+    except UnicodeError:
+        host = "localhost"
+    return f"<{label}.news-monitor.{host}>"
+
+
+def build_email(
+    digest: RenderedDigest,
+    *,
+    sender: str,
+    recipients: Sequence[str],
+    channel: str = "email",
+    unsubscribe: str | None = None,
+) -> EmailMessage:
     """multipart/alternative (text, then HTML) with Message-ID `<key@news-monitor>`.
 
-    Extra `digest.headers` (In-Reply-To, References, List-Id, ...) are added
-    with their values put on one line; a name that is malformed or one of the
-    headers set here raises ValueError.
+    It says it is automatic (`Auto-Submitted: auto-generated`, RFC 3834: auto-responders
+    stay silent), carries a `List-Id` for mail rules and, when the channel gives an
+    address, `List-Unsubscribe` (RFC 2369). Extra `digest.headers` (In-Reply-To,
+    References, ...) are added with their values put on one line; a name that is
+    malformed or one of the headers set here raises ValueError.
     """
     msg = EmailMessage()
     msg["Subject"] = clean_header(digest.subject)
@@ -51,6 +86,10 @@ def build_email(digest: RenderedDigest, *, sender: str, recipients: Sequence[str
     msg["To"] = ", ".join(clean_header(r) for r in recipients)
     msg["Date"] = format_datetime(digest.created)
     msg["Message-ID"] = f"<{clean_header(digest.key)}@{MESSAGE_ID_DOMAIN}>"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["List-Id"] = list_id(digest, channel=channel, sender=sender)
+    if unsubscribe:
+        msg["List-Unsubscribe"] = f"<{clean_header(unsubscribe)}>"
     if digest.replies_to:  # a development threads under the digests that told its story
         earlier = [f"<{clean_header(key)}@{MESSAGE_ID_DOMAIN}>" for key in digest.replies_to]
         msg["In-Reply-To"] = earlier[-1]
@@ -84,7 +123,13 @@ class EmailSender(Channel):
 
     async def send(self, digest: RenderedDigest) -> None:
         try:
-            message = build_email(digest, sender=self.config.from_, recipients=self.config.to)
+            message = build_email(
+                digest,
+                sender=self.config.from_,
+                recipients=self.config.to,
+                channel=self.name,
+                unsubscribe=self.config.unsubscribe,
+            )
         except ValueError as exc:
             raise DeliveryError(
                 f"cannot build the email: {exc}", channel=self.name, permanent=True

@@ -74,7 +74,7 @@ class FileWriter(Channel):
 
     async def send(self, digest: RenderedDigest) -> None:
         try:
-            eml = build_email(digest, sender=SENDER, recipients=[RECIPIENT])
+            eml = build_email(digest, sender=SENDER, recipients=[RECIPIENT], channel=self.name)
         except ValueError as exc:
             raise DeliveryError(
                 f"cannot build the email: {exc}", channel=self.name, permanent=True

@@ -74,6 +74,7 @@ __all__ = [
     "cross_check",
     "load_settings",
     "parse_duration",
+    "read_settings",
     "settings_table",
 ]
 
@@ -258,6 +259,16 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
 
     A missing default file is not an error: the embedded defaults apply.
     """
+    settings = read_settings(path, **overrides)
+    problems = cross_check(settings)
+    if problems:
+        file, _ = config_path(path)
+        raise ConfigError(problems, source=str(file) if file.is_file() else None)
+    return settings
+
+
+def read_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Like load_settings, without cross_check: for `check`, which reports all problems."""
     file, explicit = config_path(path)
     toml_file: Path | None = None
     if file.is_file():
@@ -281,9 +292,6 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         raise ConfigError(
             _problem_lines(exc), source=str(toml_file) if toml_file else None
         ) from None
-    problems = cross_check(settings)
-    if problems:
-        raise ConfigError(problems, source=str(toml_file) if toml_file else None)
     return settings
 
 

@@ -307,6 +307,21 @@ class EmailChannel(_Channel):
     password_file: Path | None = None
     from_: str = Field(alias="from", description="sender address")
     to: list[str] = Field(min_length=1, description="recipient addresses")
+    unsubscribe: str | None = Field(
+        None,
+        description="a mailto: or https: address that stops these emails, sent as "
+        "List-Unsubscribe so mail clients offer an unsubscribe button",
+    )
+
+    @field_validator("unsubscribe")
+    @classmethod
+    def _unsubscribe_address(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^(mailto:\S+@\S+|https://\S+)$", value):
+            raise ValueError(
+                f"{value!r} is not a mailto: or https: address; write e.g. "
+                "'mailto:list-admin@example.org?subject=unsubscribe'"
+            )
+        return value
 
 
 class WebhookChannel(_Channel):

@@ -282,6 +282,7 @@ def render(digest: Digest, *, images: bool = False, item_words: int = 120) -> Re
         json=json.dumps(to_document(digest), ensure_ascii=False, indent=2),
         created=digest.created,
         replies_to=digest.replies_to,
+        topics=tuple(section.topic for section in digest.sections),
     )
 
 
@@ -351,4 +352,5 @@ def render_coverage(
         html=html,
         json=json.dumps(document, ensure_ascii=False, indent=2),
         created=now,
+        topics=tuple(topics),
     )

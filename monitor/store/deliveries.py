@@ -135,6 +135,7 @@ class OutboxStore(StoreBase):
             created=row["created"],
             headers=json.loads(row["headers"]),
             replies_to=tuple(json.loads(row["replies_to"] or "[]")),
+            topics=tuple(name for name in row["topic"].split(",") if name),
         )
 
     def claim_deliveries(

@@ -61,6 +61,12 @@ class PollStore(StoreBase):
             rows = conn.execute(select(feeds).order_by(feeds.c.url)).mappings().all()
         return [_feed_state(row) for row in rows]
 
+    def feed_titles(self) -> dict[str, str]:
+        """The title each feed last gave its site, by feed URL (feeds never read have none)."""
+        with self.engine.connect() as conn:
+            titled = select(feeds.c.url, feeds.c.title).where(feeds.c.title.is_not(None))
+            return {url: title for url, title in conn.execute(titled)}
+
     def sync_feeds(self, urls: Sequence[str]) -> None:
         """Make `urls` the feeds to poll: a row each, active; every other row inactive."""
         with self.engine.begin() as conn:
