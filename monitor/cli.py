@@ -26,6 +26,8 @@ COMMANDS = {
     "run": "run the service: poll feeds when due, send digests on each topic's schedule",
     "once": "poll every feed once, process, send what is due, and exit (for cron and tests)",
     "check": "validate the configuration; print every problem with its key and exit 2",
+    "init": "write a commented example config (at --config, else $MONITOR_CONFIG, "
+    "else config/monitor.toml) to start from",
     "status": "show each feed's last success and error, and the outbox",
     "outbox": "manage undelivered digests: `outbox retry` re-queues failed deliveries",
     "feeds": "list, add (with autodiscovery), import and export (OPML) the feeds you follow",

@@ -17,9 +17,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor import backtest
-from monitor.config import Settings, append_feeds, config_path, load_settings, parse_duration
+from monitor.config import (
+    Settings,
+    append_feeds,
+    config_path,
+    example_config,
+    load_settings,
+    parse_duration,
+)
 from monitor.digest import build_digest, render
-from monitor.errors import ConfigError, redact_url
+from monitor.errors import ConfigError, MonitorError, redact_text, redact_url
 from monitor.models import Match
 from monitor.opml import read_opml, write_opml
 from monitor.query import Explanation, compile_query
@@ -67,6 +74,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    file, _ = config_path(args.config)
+    if file.exists():
+        raise MonitorError(
+            f"{file} exists already", hint="edit it, or give another path with --config"
+        )
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(example_config(), encoding="utf-8")
+    except OSError as exc:
+        raise MonitorError(f"cannot write {file}: {exc.strerror}") from None
+    print(f"wrote {file}: add your feeds, topics and channels, then run `news-monitor check`")
+    return 0
+
+
 def _summary(report: CycleReport) -> str:
     failed = [p for p in report.polls if p.error]
     lines = [
@@ -77,7 +99,7 @@ def _summary(report: CycleReport) -> str:
         f"digests queued: {len(report.digests)}; deliveries sent: {report.delivery.sent}, "
         f"to retry: {report.delivery.retrying}, failed: {report.delivery.failed}",
     ]
-    lines += [f"  failed: {p.url}: {p.error}" for p in failed]
+    lines += [f"  failed: {redact_url(p.url)}: {redact_text(p.error or '')}" for p in failed]
     return "\n".join(lines)
 
 
@@ -140,14 +162,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         for feed in settings.feeds:
             state = states.get(feed.url)
             if state is None:
-                rows.append([feed.url, "never polled", "-", "-", "0", "now"])
+                rows.append([redact_url(feed.url), "never polled", "-", "-", "0", "now"])
                 continue
             rows.append(
                 [
-                    feed.url,
+                    redact_url(feed.url),
                     "failing" if state.consecutive_failures else "ok",
                     _when(state.last_success, now),
-                    f"{state.last_error_class}: {state.last_error}" if state.last_error else "-",
+                    redact_text(f"{state.last_error_class}: {state.last_error}")
+                    if state.last_error
+                    else "-",
                     str(state.consecutive_failures),
                     _when(state.next_check, now),
                 ]
@@ -173,7 +197,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         counts = store.outbox_counts()
         print(f"\nOutbox: {counts.pending} pending, {counts.sent} sent, {counts.failed} failed")
         for name, (reason, since) in store.stopped().items():
-            print(f"channel {name!r} STOPPED {_when(since, now)}: {reason}")
+            print(f"channel {name!r} STOPPED {_when(since, now)}: {redact_text(reason)}")
         if counts.failed:
             print("replay failed deliveries with `news-monitor outbox retry [--channel NAME]`")
         waiting = [d for d in store.deliveries() if d.status != "sent"]
@@ -188,7 +212,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                             d.status,
                             str(d.attempts),
                             _when(d.next_attempt, now),
-                            d.last_error or "-",
+                            redact_text(d.last_error or "-"),
                         ]
                         for d in waiting
                     ],
@@ -243,7 +267,14 @@ def _copy_progress(table: str, rows: int) -> None:
 def cmd_feeds(args: argparse.Namespace) -> int:
     file, _ = config_path(args.config)
     if args.action == "import":
-        outlines = read_opml(Path(args.file).read_bytes(), source=args.file)
+        try:
+            document = Path(args.file).read_bytes()
+        except OSError as exc:
+            raise MonitorError(
+                f"cannot read {args.file}: {exc.strerror}",
+                hint="give the path of an OPML file exported from your feed reader",
+            ) from None
+        outlines = read_opml(document, source=args.file)
         added = append_feeds(file, [(o.url, o.title) for o in outlines])
         print(f"{len(outlines)} feeds in {args.file}; {added} added to {file}")
         _load(args)  # the file still loads: say so now rather than at the next start
@@ -261,10 +292,10 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         found = asyncio.run(find_feed_at(settings.fetch, args.url))
         added = append_feeds(file, [(found.url, args.name or found.title)])
         what = "added to" if added else "already in"
-        print(f"{found.url} ({found.title or 'untitled'}, {found.how}) {what} {file}")
+        print(f"{redact_url(found.url)} ({found.title or 'untitled'}, {found.how}) {what} {file}")
         return 0
     rows = [
-        [f.url, f.name or "-", str(f.interval or settings.service.default_interval)]
+        [redact_url(f.url), f.name or "-", str(f.interval or settings.service.default_interval)]
         for f in settings.feeds
     ]
     print(_table(["url", "name", "interval"], rows))
@@ -309,7 +340,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
         lead = group[0]
         print(f"* {lead.title}  ({lead.source}, {_when(lead.when, now)})")
         if lead.url:
-            print(f"  {lead.url}")
+            print(f"  {redact_url(lead.url)}")
         _print_why(lead.explanation, indent="  ")
         for other in group[1:]:
             print(f"  also: {other.title} ({other.source})")
@@ -360,6 +391,7 @@ HANDLERS = {
     "run": cmd_run,
     "once": cmd_once,
     "check": cmd_check,
+    "init": cmd_init,
     "status": cmd_status,
     "outbox": cmd_outbox,
     "feeds": cmd_feeds,
