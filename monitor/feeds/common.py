@@ -116,7 +116,10 @@ def plain(value: str, *, html: bool, paragraphs: bool = False) -> str:
     """Plain text: tags dropped (with script/style bodies), entities decoded, whitespace collapsed.
 
     With `paragraphs`, block boundaries become blank lines ("\\n\\n") instead of spaces.
+    NUL characters and lone surrogates (which no store can keep) are dropped.
     """
+    if "\x00" in value or not value.isascii():
+        value = value.replace("\x00", "").encode("utf-8", "ignore").decode("utf-8")
     if html:
         stripper = _TextOnly(paragraphs=paragraphs)
         stripper.feed(value)
