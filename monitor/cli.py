@@ -7,6 +7,7 @@ traceback only with `-v`. Exit codes: 0 ok, 1 runtime failure, 2 bad config.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -157,7 +158,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from monitor.commands import HANDLERS  # the whole application: only when a command runs
 
     try:
-        return HANDLERS[args.command](args)
+        code = HANDLERS[args.command](args)
+        sys.stdout.flush()  # here, so a closed pipe is caught below
+        return code
+    except BrokenPipeError:  # `news-monitor status | head -1`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 141  # 128 + SIGPIPE, as a shell reports a command killed by it
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"{exc.source or 'config'}: {problem}", file=sys.stderr)
