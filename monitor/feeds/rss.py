@@ -150,6 +150,8 @@ def parse_xml_feed(
             )
         except Unsure:
             pass
+        except Exception:  # feedparser's helpers it borrows crash on some bytes: feedparser decides
+            pass
     skipped: list[str] = []
     try:
         parsed = feedparser.parse(io.BytesIO(safe), response_headers=response_headers)
