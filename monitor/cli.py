@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -37,6 +38,8 @@ COMMANDS = {
     "run": "run the service: poll feeds when due, send digests on each topic's schedule",
     "once": "poll every feed once, process, send what is due, and exit (for cron and tests)",
     "check": "validate the configuration; print every problem with its file, line and key",
+    "init": "write a commented example config (at --config, else $MONITOR_CONFIG, "
+    "else config/monitor.toml) to start from",
     "status": "show each feed's last success and error, and the outbox",
     "outbox": "manage undelivered digests: `outbox retry` re-queues failed deliveries",
     "feeds": "list, add (with autodiscovery), import and export (OPML) the feeds you follow",
@@ -265,7 +268,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from monitor.store import StoreError
 
     try:
-        return HANDLERS[args.command](args)
+        code = HANDLERS[args.command](args)
+        sys.stdout.flush()  # here, so a closed pipe is caught below
+        return code
+    except BrokenPipeError:  # `news-monitor status | head -1`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 141  # 128 + SIGPIPE, as a shell reports a command killed by it
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"{exc.source or 'config'}: {problem}", file=sys.stderr)

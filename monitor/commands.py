@@ -24,6 +24,7 @@ from monitor.config import (
     append_feeds,
     config_path,
     cross_check,
+    example_config,
     load_settings,
     parse_duration,
     read_settings,
@@ -32,7 +33,7 @@ from monitor.config.locate import line_in_syntax_error, line_of
 from monitor.config_audit import audit
 from monitor.delivery.compose import build_digest, fold_stories, render
 from monitor.delivery.outbox import with_other_reports
-from monitor.errors import ConfigError, redact_url
+from monitor.errors import ConfigError, MonitorError, redact_text, redact_url
 from monitor.models import Match
 from monitor.query import Explanation, compile_query
 from monitor.service.runtime import DEFAULT_CHANNEL, CycleReport, once, query_problems, serve
@@ -119,6 +120,21 @@ def _in_file_order(where: str, text: str, problems: Sequence[str]) -> list[str]:
     return [text for _, text in sorted(located, key=lambda pair: pair[0])]
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    file, _ = config_path(args.config)
+    if file.exists():
+        raise MonitorError(
+            f"{file} exists already", hint="edit it, or give another path with --config"
+        )
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(example_config(), encoding="utf-8")
+    except OSError as exc:
+        raise MonitorError(f"cannot write {file}: {exc.strerror}") from None
+    print(f"wrote {file}: add your feeds, topics and channels, then run `news-monitor check`")
+    return 0
+
+
 def _summary(report: CycleReport) -> str:
     failed = [p for p in report.polls if p.error]
     lines = [
@@ -130,7 +146,7 @@ def _summary(report: CycleReport) -> str:
         f"digests queued: {len(report.digests)}; deliveries sent: {report.delivery.sent}, "
         f"to retry: {report.delivery.retrying}, failed: {report.delivery.failed}",
     ]
-    lines += [f"  failed: {p.url}: {p.error}" for p in failed]
+    lines += [f"  failed: {redact_url(p.url)}: {redact_text(p.error or '')}" for p in failed]
     return "\n".join(lines)
 
 
@@ -228,14 +244,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         for feed in settings.feeds:
             state = states.get(feed.url)
             if state is None:
-                rows.append([feed.url, "never polled", "-", "-", "0", "now"])
+                rows.append([redact_url(feed.url), "never polled", "-", "-", "0", "now"])
                 continue
             rows.append(
                 [
-                    feed.url,
+                    redact_url(feed.url),
                     "failing" if state.consecutive_failures else "ok",
                     _when(state.last_success, now),
-                    f"{state.last_error_class}: {state.last_error}" if state.last_error else "-",
+                    redact_text(f"{state.last_error_class}: {state.last_error}")
+                    if state.last_error
+                    else "-",
                     str(state.consecutive_failures),
                     _when(state.next_check, now),
                 ]
@@ -261,7 +279,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         counts = store.outbox_counts()
         print(f"\nOutbox: {counts.pending} pending, {counts.sent} sent, {counts.failed} failed")
         for name, (reason, since) in store.stopped().items():
-            print(f"channel {name!r} STOPPED {_when(since, now)}: {reason}")
+            print(f"channel {name!r} STOPPED {_when(since, now)}: {redact_text(reason)}")
         if counts.failed:
             print("replay failed deliveries with `news-monitor outbox retry [--channel NAME]`")
         waiting = [d for d in store.deliveries() if d.status != "sent"]
@@ -276,7 +294,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                             d.status,
                             str(d.attempts),
                             _when(d.next_attempt, now),
-                            d.last_error or "-",
+                            redact_text(d.last_error or "-"),
                         ]
                         for d in waiting
                     ],
@@ -331,7 +349,14 @@ def _copy_progress(table: str, rows: int) -> None:
 def cmd_feeds(args: argparse.Namespace) -> int:
     file, _ = config_path(args.config)
     if args.action == "import":
-        outlines = read_opml(Path(args.file).read_bytes(), source=args.file)
+        try:
+            document = Path(args.file).read_bytes()
+        except OSError as exc:
+            raise MonitorError(
+                f"cannot read {args.file}: {exc.strerror}",
+                hint="give the path of an OPML file exported from your feed reader",
+            ) from None
+        outlines = read_opml(document, source=args.file)
         added = append_feeds(file, [(o.url, o.title) for o in outlines])
         print(f"{len(outlines)} feeds in {args.file}; {added} added to {file}")
         _load(args)  # the file still loads: say so now rather than at the next start
@@ -349,7 +374,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         found = asyncio.run(find_feed_at(settings.fetch, args.url))
         added = append_feeds(file, [(found.url, args.name or found.title)])
         what = "added to" if added else "already in"
-        print(f"{found.url} ({found.title or 'untitled'}, {found.how}) {what} {file}")
+        print(f"{redact_url(found.url)} ({found.title or 'untitled'}, {found.how}) {what} {file}")
         backlog = settings.service.backlog
         old = split_backlog(found.entries, datetime.now(UTC) - backlog, undated_is_news=False)
         print(
@@ -359,7 +384,7 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         )
         return 0
     rows = [
-        [f.url, f.name or "-", str(f.interval or settings.service.default_interval)]
+        [redact_url(f.url), f.name or "-", str(f.interval or settings.service.default_interval)]
         for f in settings.feeds
     ]
     print(_table(["url", "name", "interval"], rows))
@@ -405,7 +430,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
         lead = group[0]
         print(f"* {lead.title}  ({lead.source}, {_when(lead.when, now)})")
         if lead.url:
-            print(f"  {lead.url}")
+            print(f"  {redact_url(lead.url)}")
         _print_why(lead.explanation, indent="  ")
         for other in group[1:]:
             print(f"  also: {other.title} ({other.source})")
@@ -496,6 +521,7 @@ HANDLERS = {
     "run": cmd_run,
     "once": cmd_once,
     "check": cmd_check,
+    "init": cmd_init,
     "status": cmd_status,
     "outbox": cmd_outbox,
     "feeds": cmd_feeds,

@@ -47,15 +47,10 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc
     if "@" in netloc:
         netloc = "***@" + netloc.rsplit("@", 1)[1]
-    return urlunsplit(
-        (
-            parts.scheme,
-            netloc,
-            parts.path,
-            _redact_pairs(parts.query),
-            _redact_pairs(parts.fragment),
-        )
-    )
+    query, fragment = _redact_pairs(parts.query), _redact_pairs(parts.fragment)
+    if (netloc, query, fragment) == (parts.netloc, parts.query, parts.fragment):
+        return url  # nothing secret: as written (urlunsplit would drop sqlite:////'s slashes)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
 
 
 def _redact_pairs(text: str) -> str:
@@ -81,7 +76,7 @@ class MonitorError(Exception):
     hint: str = ""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(redact_text(message))  # whatever prints it, no secret goes out
         if hint is not None:
             self.hint = hint
 
@@ -96,10 +91,10 @@ class ConfigError(MonitorError):
     hint = "fix the configuration and run `news-monitor check`"
 
     def __init__(self, problems: list[str], *, source: str | None = None) -> None:
-        self.problems = problems
+        self.problems = [redact_text(problem) for problem in problems]
         self.source = source
         where = f" in {source}" if source else ""
-        super().__init__(f"{len(problems)} problem(s){where}:\n" + "\n".join(problems))
+        super().__init__(f"{len(problems)} problem(s){where}:\n" + "\n".join(self.problems))
 
 
 class QueryError(MonitorError):

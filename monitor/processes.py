@@ -1,9 +1,24 @@
-"""Worker processes for CPU-bound stages (feed parsing, extraction): how they are started."""
+"""Worker processes for CPU-bound stages (feed parsing, extraction): how they are started.
+
+Workers die with the service, however it dies. A ProcessPoolExecutor worker blocks on
+its task queue, which it holds both ends of, so it never sees the service go; and it
+holds the forkserver's "parent alive" pipe and the resource tracker's pipe open, so
+those stay too. Each worker therefore watches the service's process itself
+(`watch_service`, the pools' initializer) and exits the moment it is gone; the
+forkserver and the resource tracker then see their pipes close and exit on their own.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.context
+import os
+import select
+import threading
+import time
+
+POLL_SECONDS = 1.0  # only where pidfd_open is missing (Linux < 5.3, other systems)
 
 
 def worker_context(preload: str) -> multiprocessing.context.BaseContext:
@@ -17,3 +32,30 @@ def worker_context(preload: str) -> multiprocessing.context.BaseContext:
         context.set_forkserver_preload([preload])
         return context
     return multiprocessing.get_context("spawn")
+
+
+def watch_service(pid: int) -> None:
+    """Pool initializer: exit this worker as soon as process `pid` (the service) ends."""
+    threading.Thread(target=_exit_when_gone, args=(pid,), name="watch-service", daemon=True).start()
+
+
+def _exit_when_gone(pid: int) -> None:
+    try:
+        handle = os.pidfd_open(pid)  # readable once the process has exited
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd here: ask every POLL_SECONDS
+        while _alive(pid):
+            time.sleep(POLL_SECONDS)
+        os._exit(1)
+    select.select([handle], [], [])
+    os._exit(1)  # no cleanup: the task queue's other end is gone with the service
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(PermissionError):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+    return True

@@ -63,7 +63,7 @@ def test_contract_shape_loads(contract: Path) -> None:
     """The documented config shape loads into typed settings."""
     settings = load_settings(contract)
 
-    assert settings.store.url == "sqlite:///data/monitor.db"
+    assert settings.store.url == f"sqlite:///{contract.parent / 'data/monitor.db'}"
     assert settings.fetch.allow_private == ["127.0.0.1"]
     assert settings.feeds[0].interval == timedelta(minutes=15)
     assert settings.topics[0].parsed_schedule == Schedule("immediate")
@@ -113,16 +113,19 @@ def test_secrets_environment_then_file_then_toml(
     assert "from-toml" not in repr(load_settings(contract))
 
 
-def test_missing_default_file_uses_embedded_defaults(
+def test_missing_default_file_says_where_it_looked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without config/monitor.toml the embedded defaults apply, with no feeds."""
+    """Without any config file, the error names the places looked at and `init`."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MONITOR_CONFIG", raising=False)
 
-    settings = load_settings()
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
 
-    assert settings.feeds == [] and settings.store.url == "sqlite:///data/monitor.db"
+    (problem,) = caught.value.problems
+    assert "MONITOR_CONFIG not set" in problem and "news-monitor init" in problem
+    assert str(tmp_path / "config/monitor.toml") in problem
 
 
 def test_missing_named_file_is_an_error(tmp_path: Path) -> None:

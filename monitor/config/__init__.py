@@ -17,6 +17,7 @@ import os
 import re
 import tomllib
 from datetime import timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,12 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
+from monitor.config.paths import resolve_paths
+from monitor.config.problems import env_problems, problem_lines
 from monitor.config.sections import (
     AppriseChannel,
     ChannelConfig,
@@ -72,9 +76,11 @@ __all__ = [
     "bounded",
     "config_path",
     "cross_check",
+    "example_config",
     "load_settings",
     "parse_duration",
     "read_settings",
+    "read_toml",
     "settings_table",
 ]
 
@@ -149,36 +155,6 @@ class Settings(BaseSettings):
         return value.get_secret_value() if value is not None else None
 
 
-def _dotted(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in (
-            "email",
-            "webhook",
-            "apprise",
-            "files",
-        ):  # the discriminator tag pydantic adds
-            continue
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(top level)"
-
-
-def _problem_lines(error: ValidationError) -> list[str]:
-    lines = []
-    for item in error.errors():
-        key = _dotted(tuple(item["loc"]))
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            message = "unknown key (check the spelling)"
-        elif item["type"] == "missing":
-            message = "required key is missing"
-        lines.append(f"{key}: {message}")
-    return lines
-
-
 def cross_check(settings: Settings) -> list[str]:
     """Problems between keys: duplicate names, topics naming unknown channels, secret files."""
     problems = []
@@ -228,8 +204,9 @@ def append_feeds(path: Path, feeds: list[tuple[str, str | None]]) -> int:
     """
     existing: set[str] = set()
     if path.is_file():
-        with path.open("rb") as handle:
-            existing = {f.get("url", "") for f in tomllib.load(handle).get("feeds", [])}
+        listed = read_toml(path).get("feeds", [])
+        if isinstance(listed, list):
+            existing = {f.get("url", "") for f in listed if isinstance(f, dict)}
     blocks = []
     for url, name in feeds:
         if url in existing:
@@ -245,6 +222,11 @@ def append_feeds(path: Path, feeds: list[tuple[str, str | None]]) -> int:
     return len(blocks)
 
 
+def example_config() -> str:
+    """The commented example configuration that `news-monitor init` writes."""
+    return resources.files("monitor.config").joinpath("example.toml").read_text(encoding="utf-8")
+
+
 def config_path(explicit: str | os.PathLike[str] | None) -> tuple[Path, bool]:
     """The config file to read and whether the user asked for it by name."""
     if explicit:
@@ -254,10 +236,55 @@ def config_path(explicit: str | os.PathLike[str] | None) -> tuple[Path, bool]:
     return DEFAULT_CONFIG, False
 
 
+def _not_found(file: Path, explicit: bool) -> ConfigError:
+    """Where we looked for a config file and how to create one."""
+    if explicit:
+        how = "--config" if not os.environ.get("MONITOR_CONFIG") else "$MONITOR_CONFIG"
+        return ConfigError(
+            [
+                f"(file): {file} does not exist (named by {how}); create it with "
+                f"`news-monitor --config {file} init`, or fix the path"
+            ],
+            source=str(file),
+        )
+    return ConfigError(
+        [
+            f"(file): no config file found: --config not given, $MONITOR_CONFIG not set, "
+            f"and no {file.absolute()}; write a commented example there with "
+            "`news-monitor init`, or pass --config FILE"
+        ],
+        source=str(file),
+    )
+
+
+def read_toml(file: Path) -> dict[str, Any]:
+    """The TOML document in `file`; ConfigError (with line and column) if it is not one."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"(file): cannot read: {exc.strerror}"], source=str(file)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [
+                f"(file): not UTF-8 text: byte 0x{data[exc.start]:02x} on line {line}; "
+                "save the file as UTF-8"
+            ],
+            source=str(file),
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"(file): TOML syntax error: {exc}"], source=str(file)) from None
+
+
 def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
     """Read the TOML file (see config_path) and the environment; raise ConfigError on problems.
 
-    A missing default file is not an error: the embedded defaults apply.
+    Relative paths in the settings (a SQLite file, data_dir, secret files, a files
+    channel's directory) are resolved against the config file's folder.
     """
     settings = read_settings(path, **overrides)
     problems = cross_check(settings)
@@ -270,28 +297,22 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
 def read_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
     """Like load_settings, without cross_check: for `check`, which reports all problems."""
     file, explicit = config_path(path)
-    toml_file: Path | None = None
-    if file.is_file():
-        try:
-            with file.open("rb") as handle:
-                tomllib.load(handle)  # syntax check first, for a message with line and column
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError([f"(file): TOML syntax error: {exc}"], source=str(file)) from None
-        except OSError as exc:
-            raise ConfigError([f"(file): cannot read: {exc.strerror}"], source=str(file)) from None
-        toml_file = file
-    elif explicit:
-        raise ConfigError([f"(file): {file} does not exist"], source=str(file))
+    if not file.is_file():
+        raise _not_found(file, explicit)
+    read_toml(file)  # for a message with line and column, or the byte that is not UTF-8
 
     class _FromFile(Settings):
-        model_config = SettingsConfigDict(toml_file=toml_file)
+        model_config = SettingsConfigDict(toml_file=file)
 
     try:
         settings: Settings = _FromFile(**overrides)
     except ValidationError as exc:
+        raise ConfigError(problem_lines(exc), source=str(file)) from None
+    except SettingsError as exc:  # a list or table in the environment that is not JSON
         raise ConfigError(
-            _problem_lines(exc), source=str(toml_file) if toml_file else None
+            env_problems(Settings, os.environ) or [f"(environment): {exc}"], source=str(file)
         ) from None
+    settings = resolve_paths(settings, file.parent)
     return settings
 
 

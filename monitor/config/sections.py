@@ -5,7 +5,6 @@ The README's settings table is generated from these models (`settings_table`).
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from datetime import time, timedelta
 from pathlib import Path
@@ -21,8 +20,8 @@ from pydantic import (
 )
 
 from monitor.config.values import (
-    _ALLOW_ENTRY,
     _CLOCK_RANGE,
+    AllowEntry,
     Duration,
     HttpURL,
     Schedule,
@@ -54,7 +53,7 @@ class StoreSettings(_Section):
 
 
 class FetchSettings(_Section):
-    allow_private: list[str] = Field(
+    allow_private: list[AllowEntry] = Field(
         default_factory=list,
         description="hosts, host:port pairs or CIDRs that may be fetched although not public",
     )
@@ -72,19 +71,6 @@ class FetchSettings(_Section):
     parse_timeout: Duration = Field(
         timedelta(seconds=30), description="deadline to parse one feed document"
     )
-
-    @field_validator("allow_private")
-    @classmethod
-    def _valid_entries(cls, entries: list[str]) -> list[str]:
-        for entry in entries:
-            if not _ALLOW_ENTRY.fullmatch(entry):
-                raise ValueError(f"{entry!r} is not a host, host:port, [v6 address]:port or CIDR")
-            if "/" in entry:
-                try:
-                    ipaddress.ip_network(entry, strict=False)
-                except ValueError:
-                    raise ValueError(f"{entry!r} is not a valid CIDR") from None
-        return entries
 
 
 class ExtractSettings(_Section):

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import (
-    BeforeValidator,
-)
+from pydantic import AfterValidator, BeforeValidator
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
 # host | host:port | [v6]:port | v6 address | CIDR
 _ALLOW_ENTRY = re.compile(
     r"[A-Za-z0-9.-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?|[0-9A-Fa-f:.]+(/\d{1,3})?"
 )
+_PORT = re.compile(r"(?:^[A-Za-z0-9.-]+|\])(?::(\d{1,5}))$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 # The longest duration news-monitor accepts from anywhere: a setting, a Retry-After, a
@@ -95,9 +95,15 @@ class Schedule:
         from apscheduler.triggers.cron import CronTrigger  # validates the cron fields
 
         try:
-            CronTrigger.from_crontab(text, timezone="UTC")
+            trigger = CronTrigger.from_crontab(text, timezone="UTC")
         except ValueError as exc:
             raise ValueError(f"bad cron line {text!r}: {exc}") from None
+        # a fixed start: whether a line ever fires does not depend on today
+        if trigger.get_next_fire_time(None, datetime(2001, 1, 1, tzinfo=UTC)) is None:
+            raise ValueError(
+                f"the cron line {text!r} never fires (a day that the month never has?); "
+                "check its day and month fields"
+            )
         return cls("cron", cron=text)
 
     def __str__(self) -> str:
@@ -106,11 +112,36 @@ class Schedule:
         return self.cron if self.kind == "cron" and self.cron else "immediate"
 
 
+def allow_entry(entry: str) -> str:
+    """One `fetch.allow_private` entry, checked: host, host:port, [v6]:port or CIDR."""
+    if not _ALLOW_ENTRY.fullmatch(entry):
+        raise ValueError(
+            f"{entry!r} is not a host, host:port, [v6 address]:port or CIDR; "
+            "write e.g. '127.0.0.1', 'localhost:8080' or '10.0.0.0/8'"
+        )
+    port = _PORT.search(entry)
+    if port and not 0 < int(port.group(1)) < 65536:
+        raise ValueError(f"{entry!r}: port {port.group(1)} is not between 1 and 65535")
+    if "/" in entry:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(f"{entry!r} is not a valid CIDR; write e.g. '10.0.0.0/8'") from None
+    return entry
+
+
+AllowEntry = Annotated[str, AfterValidator(allow_entry)]
+
 _CLOCK_RANGE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)$")
 
 
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
+def _http_url(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError('expected a URL in quotes, e.g. "https://example.org/feed"')
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value!r} is not an http(s) URL")
     return value

@@ -108,15 +108,24 @@ _WS = re.compile(r"\s+")
 _BLANK_LINES = re.compile(r"\s*\n\s*\n\s*")
 
 
+def storable(text: str) -> str:
+    """`text` without NUL characters and lone surrogates, which no store can keep."""
+    if "\x00" in text or not text.isascii():
+        return text.replace("\x00", "").encode("utf-8", "ignore").decode("utf-8")
+    return text
+
+
 def collapse(text: str) -> str:
-    return _WS.sub(" ", text).strip()
+    return _WS.sub(" ", storable(text)).strip()
 
 
 def plain(value: str, *, html: bool, paragraphs: bool = False) -> str:
     """Plain text: tags dropped (with script/style bodies), entities decoded, whitespace collapsed.
 
     With `paragraphs`, block boundaries become blank lines ("\\n\\n") instead of spaces.
+    NUL characters and lone surrogates (which no store can keep) are dropped.
     """
+    value = storable(value)
     if html:
         stripper = _TextOnly(paragraphs=paragraphs)
         stripper.feed(value)

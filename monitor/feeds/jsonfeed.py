@@ -36,8 +36,19 @@ def parse_json_feed(body: bytes, *, url: str, max_entries: int) -> ParsedFeed:
     items = doc.get("items")
     if not isinstance(items, list):
         raise NotReadable("JSON Feed without an items list")
-    warning = None if version in JSON_FEED_VERSIONS else f"unknown JSON Feed version {version!r}"
-    entries = [_json_entry(item, url) for item in items if isinstance(item, dict)]
+    warnings = [] if version in JSON_FEED_VERSIONS else [f"unknown JSON Feed version {version!r}"]
+    entries, skipped = [], []
+    for number, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            continue
+        try:
+            entries.append(_json_entry(item, url))
+        except Exception as exc:  # one odd item costs that item, not the feed
+            named = str(item.get("title") or item.get("id") or "untitled")[:80]
+            skipped.append(f"item {number} {named!r} ({type(exc).__name__}: {exc})"[:300])
+    if skipped:
+        warnings.append(f"skipped {len(skipped)} bad item(s): " + "; ".join(skipped)[:1000])
+    warning = "; ".join(warnings) or None
     kept = newest_first([entry.published for entry in entries], max_entries)
     title = plain(doc["title"], html=False)[:MAX_TITLE] if isinstance(doc.get("title"), str) else ""
     return ParsedFeed(

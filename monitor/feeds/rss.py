@@ -50,6 +50,8 @@ _LONG_AUTHOR = re.compile(
     re.IGNORECASE,
 )
 _PARTIAL_ENTITY = re.compile(rb"&[#\w]*$")
+_ITEM = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?(?:item|entry))\b[^>]*>.*?</\1\s*>", re.DOTALL)
+_ITEM_TITLE = re.compile(rb"<(?:[\w.-]+:)?title\b[^>]*>(.*?)</", re.DOTALL)
 
 
 def strip_entity_declarations(body: bytes) -> bytes:
@@ -148,27 +150,72 @@ def parse_xml_feed(
             )
         except Unsure:
             pass
-    parsed = feedparser.parse(io.BytesIO(safe), response_headers=response_headers)
-    raw_entries: list[Any] = list(parsed.get("entries", []))
+        except Exception:  # feedparser's helpers it borrows crash on some bytes: feedparser decides
+            pass
+    skipped: list[str] = []
+    try:
+        parsed = feedparser.parse(io.BytesIO(safe), response_headers=response_headers)
+        raw_entries: list[Any] = list(parsed.get("entries", []))
+    except Exception:  # feedparser crashes on some input (a charref beyond Unicode): per item
+        parsed, raw_entries, skipped = _item_by_item(safe, response_headers)
     if not parsed.get("version") and not raw_entries:
         raise NotReadable(f"{looks_like(body)}, not a feed", not_a_feed=True)
-    warning = None
+    warnings = []
     exc = parsed.get("bozo_exception")
     # Content-type and charset complaints are not malformation: the document parsed strictly.
     if parsed.get("bozo") and not isinstance(exc, ThingsNobodyCaresAboutButMe):
         if not raw_entries:
             raise NotReadable(f"malformed feed with no entries ({_describe(exc)})")
-        warning = f"malformed feed: {_describe(exc)}"
+        warnings.append(f"malformed feed: {_describe(exc)}")
     # dict.get: FeedParserDict's own lookup maps updated→published with a DeprecationWarning.
     dates = [
         utc_datetime(dict.get(raw, "published_parsed") or dict.get(raw, "updated_parsed"))
         for raw in raw_entries
     ]
-    kept = newest_first(dates, max_entries)
-    entries = tuple(_xml_entry(raw_entries[i], dates[i], url) for i in kept)
+    entries = []
+    for i in newest_first(dates, max_entries):
+        try:
+            entries.append(_xml_entry(raw_entries[i], dates[i], url))
+        except Exception as failure:  # one odd entry costs that entry, not the feed
+            skipped.append(f"entry {i + 1} ({_describe(failure)})")
+    if skipped:
+        warnings.append(f"skipped {len(skipped)} bad item(s): " + "; ".join(skipped)[:1000])
     feed: Any = parsed.get("feed", {})
     title = _text_field(feed, "title", MAX_TITLE) or None
-    return ParsedFeed(title=title, entries=entries, ttl=_ttl(feed.get("ttl")), warning=warning)
+    return ParsedFeed(
+        title=title,
+        entries=tuple(entries),
+        ttl=_ttl(feed.get("ttl")),
+        warning="; ".join(warnings) or None,
+    )
+
+
+def _item_by_item(safe: bytes, headers: dict[str, str]) -> tuple[Any, list[Any], list[str]]:
+    """feedparser over each <item>/<entry> alone (in the document's head and tail).
+
+    Returns the parse of the feed without items (for its title and version), the entries
+    of the items that parsed, and a description of each item that did not.
+    """
+    items = list(_ITEM.finditer(safe))
+    head = safe[: items[0].start()] if items else safe
+    tail = safe[items[-1].end() :] if items else b""
+    try:
+        parsed = feedparser.parse(io.BytesIO(head + tail), response_headers=headers)
+    except Exception as exc:
+        raise NotReadable(f"feed could not be parsed ({_describe(exc)})") from None
+    entries: list[Any] = []
+    skipped: list[str] = []
+    for number, item in enumerate(items, 1):
+        try:
+            one = feedparser.parse(
+                io.BytesIO(head + item.group(0) + tail), response_headers=headers
+            )
+            entries += list(one.get("entries", []))
+        except Exception as exc:
+            title = _ITEM_TITLE.search(item.group(0))
+            named = title.group(1).decode("utf-8", "replace").strip()[:80] if title else "untitled"
+            skipped.append(f"item {number} {named!r} ({_describe(exc)})")
+    return parsed, entries, skipped
 
 
 def _xml_entry(raw: Any, published: datetime | None, feed_url: str) -> Entry:

@@ -16,6 +16,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import text
 
+from monitor.errors import MonitorError
 from monitor.metrics import Metrics
 from monitor.store import Store
 
@@ -96,5 +97,13 @@ async def start(app: web.Application, host: str, port: int) -> web.AppRunner:
     """Serve `app` on host:port until the returned runner is cleaned up."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:  # the address is taken, or not one of this machine's
+        await runner.cleanup()
+        raise MonitorError(
+            f"listener.address {host}:{port}: cannot listen: {exc.strerror or exc}",
+            hint="another program (or another news-monitor) uses it: stop that, or set "
+            "listener.address to a free port of this machine",
+        ) from None
     return runner

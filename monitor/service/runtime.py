@@ -366,9 +366,9 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock = utc_n
             misfire_grace_time=max(int(tick_seconds), 30),
             next_run_time=clock(),
         )
+        listener = await _listen(settings, runtime, liveness)  # a taken address stops us here
         scheduler.start()
         liveness.started = True
-        listener = await _listen(settings, runtime, liveness)
         log.info(
             "service started feeds=%d topics=%d tick=%s",
             len(settings.feeds),

@@ -22,7 +22,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError
 
 from monitor.errors import MonitorError, redact_url
 from monitor.store.schema import (
@@ -75,6 +75,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _hint(reason: str) -> str:
+    """How to fix the reason a database gave for not opening."""
+    if "not a database" in reason:
+        return "store.url names a file that is not a news-monitor store; point it at a new file"
+    if "readonly" in reason or "read-only" in reason:
+        return "the store is read-only: give the service's user write access to it and its folder"
+    return "check store.url, and that the database server is running"
+
+
 class StoreBase:
     """Connection, schema and the claim primitive the parts share."""
 
@@ -83,7 +92,17 @@ class StoreBase:
         self.path: Path | None = None  # the SQLite file, if that is the backend
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             self.path = Path(parsed.database)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                blocked = next((p for p in self.path.parents if p.is_file()), None)
+                why = f"{blocked} is a file, not a folder" if blocked else exc.strerror
+                raise StoreError(
+                    f"cannot create the folder {self.path.parent} of the store "
+                    f"{redact_url(url)}: {why}",
+                    hint="store.url must name a file whose folder can be created, "
+                    "e.g. sqlite:///data/monitor.db",
+                ) from None
         self.url = url
         try:
             self.engine: Engine = create_engine(parsed, pool_pre_ping=True)
@@ -110,13 +129,14 @@ class StoreBase:
     def check_connection(self) -> None:
         """Raise a StoreError that says what to do when the database cannot be reached."""
         try:
-            with self.engine.connect():
-                pass
-        except OperationalError as exc:
+            with self.engine.begin() as conn:
+                if self.engine.dialect.name == "sqlite":  # a write, to find a read-only file
+                    version = conn.exec_driver_sql("PRAGMA user_version").scalar()
+                    conn.exec_driver_sql(f"PRAGMA user_version = {int(version or 0)}")
+        except DatabaseError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             raise StoreError(
-                f"cannot open the store {redact_url(self.url)}: {reason}",
-                hint="check store.url, and that the database server is running",
+                f"cannot open the store {redact_url(self.url)}: {reason}", hint=_hint(reason)
             ) from None
 
     def migrate(self) -> list[str]:
