@@ -22,7 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import trafilatura
 from trafilatura.utils import load_html
 
-from monitor.extract import decode, detect
+from monitor.extract import blocks, decode, detect, promotions, recover
 
 Result = dict[str, str | None]
 Tree = Any  # lxml.html.HtmlElement (lxml ships no type stubs)
@@ -30,15 +30,6 @@ Tree = Any  # lxml.html.HtmlElement (lxml ships no type stubs)
 DEFAULT_MAX_BYTES = 3_000_000
 _WS = re.compile(r"\s+")
 _LANG = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]+)*$")
-# Lines that are never the article: calls to action that trafilatura keeps in
-# favor_precision mode, short and anchored so that a sentence of the story never matches.
-_FURNITURE = re.compile(
-    r"^(advertisement|anzeige|publicité|publicidad|share this( article| story)?"
-    r"|like this story\?.*|tell us what you think.*|related:.*|read more:.*|also on \S+ .*"
-    r"|sign up for .{0,80}newsletter.*|subscribe to .{0,60}newsletters?\.?)$",
-    re.IGNORECASE,
-)
-_FURNITURE_MAX_WORDS = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +40,14 @@ class Job:
     url: str
     content_type: str | None = None
     min_chars: int = 200
+    summary: str | None = None  # the feed entry's summary: the text should be longer
 
 
 def run(job: Job) -> Result:
     """The default worker: `extract_sync` on a Job."""
-    return extract_sync(job.body, job.url, job.content_type, min_chars=job.min_chars)
+    return extract_sync(
+        job.body, job.url, job.content_type, min_chars=job.min_chars, summary=job.summary
+    )
 
 
 def failure(reason: str, detail: str) -> Result:
@@ -61,7 +55,12 @@ def failure(reason: str, detail: str) -> Result:
 
 
 def extract_sync(
-    body: bytes | str, url: str, content_type: str | None = None, *, min_chars: int = 200
+    body: bytes | str,
+    url: str,
+    content_type: str | None = None,
+    *,
+    min_chars: int = 200,
+    summary: str | None = None,
 ) -> Result:
     """Extract one page; plain strings out. A result with `error` set names why there is no
     article: "not html", "consent wall", "paywall", "javascript required", "too little text",
@@ -78,7 +77,7 @@ def extract_sync(
             return _plain_text(html, min_chars)
     html = decode.strip_xml_declaration(html)
     try:
-        return _extract_html(html, url, min_chars)
+        return _extract_html(html, url, min_chars, summary)
     except Exception as exc:  # returned as plain strings: trafilatura's errors do not pickle
         return failure("failed", f"trafilatura failed: {type(exc).__name__}: {exc}"[:500])
 
@@ -91,14 +90,16 @@ def _plain_text(text: str, min_chars: int) -> Result:
     return {"text": joined}
 
 
-def _extract_html(html: str, url: str, min_chars: int) -> Result:
+def _extract_html(html: str, url: str, min_chars: int, summary: str | None) -> Result:
     tree = load_html(html)
     if tree is None:
         return failure("no main text", "not parseable as HTML")
     meta = page_metadata(tree, url)
+    page = blocks.lines(tree)
     data = _bare(tree, url, favor_precision=True, fast=True)
     text = clean_text(data, _string(data.get("title")) if data else None)
-    if len(text) < min_chars:  # second pass: balanced settings, which retry for recall
+    if recover.implausible(text, page, summary=summary, min_chars=min_chars):
+        # second pass: balanced settings with the fallback extractors
         second = _bare(tree, url, favor_precision=False, fast=False)
         second_text = clean_text(second, _string(second.get("title")) if second else None)
         if len(second_text) > len(text):
@@ -108,6 +109,7 @@ def _extract_html(html: str, url: str, min_chars: int) -> Result:
         return failure(wall, f"the page is a {wall}" if wall != "javascript required" else wall)
     if data is None or not text:
         return failure("no main text", "no main text")
+    text = promotions.strip(recover.missed(text, page), page)
     if len(text) < min_chars:
         return failure("too little text", f"too little text ({len(text)} characters)")
     return {
@@ -136,19 +138,15 @@ def _bare(tree: Tree, url: str, *, favor_precision: bool, fast: bool) -> dict[st
 
 
 def clean_text(data: dict[str, Any] | None, title: str | None, *, furniture: bool = True) -> str:
-    """trafilatura's text as paragraphs: whitespace collapsed, no title line, no furniture
-    (`furniture=False` keeps the call-to-action lines, for the benchmark's comparison)."""
+    """trafilatura's text as paragraphs: whitespace collapsed, no title line, no promotions
+    (`furniture=False` keeps them, for the benchmark's comparison)."""
     if not data:
         return ""
     lines = (_WS.sub(" ", line).strip() for line in (data.get("text") or "").split("\n"))
-    paragraphs = [p for p in lines if p and not (furniture and _is_furniture(p))]
+    paragraphs = [p for p in lines if p and not (furniture and promotions.rule_for(p))]
     if paragraphs and title and paragraphs[0] == _WS.sub(" ", title).strip():
         paragraphs = paragraphs[1:]
     return "\n\n".join(paragraphs)
-
-
-def _is_furniture(line: str) -> bool:
-    return len(line.split()) <= _FURNITURE_MAX_WORDS and _FURNITURE.match(line) is not None
 
 
 def _wall(tree: Tree, html: str, text: str, min_chars: int) -> str | None:
