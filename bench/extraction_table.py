@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.extraction_table              # both splits, per site
     .venv/bin/python -m bench.extraction_table --split test # the figures that decide
     .venv/bin/python -m bench.extraction_table --pages      # plus one line per page
+    .venv/bin/python -m bench.extraction_table --ablate     # each rule taken out in turn
 
 Three extractors over the corpus pages, in one process, one after the other on each page:
 trafilatura's defaults (`trafilatura.extract(html)`), trafilatura with `favor_precision`,
@@ -18,11 +19,15 @@ The corpus annotates only the true body, so the snippets are derived from it by 
 (chosen before any result was looked at; see `must_have` and `must_not`). The split is
 fixed in `bench/extraction_split.json`: pages of one site are never on both sides. Tune on
 `dev`; the `test` split decides.
+
+`--ablate` scores news-monitor with each of its recovery and promotion rules taken out in
+turn: a rule earns its place when taking it out raises leakage or lowers recall or F1.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import statistics
@@ -39,7 +44,7 @@ from trafilatura.utils import load_html
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.extract import extract_sync, overlap
+from monitor.extract import extract_sync, overlap, promotions, recover
 from monitor.extract.compare import shingles
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "articles"
@@ -299,11 +304,63 @@ def verdict(tallies: dict[tuple[str, str], Tally], name: str) -> Iterator[str]:
     yield f"(target >= +{100 * MIN_F1_GAIN:.0f})"
 
 
+def _keep_all(paragraphs: list[str], lines: list[Any]) -> list[str]:
+    return paragraphs
+
+
+def _nothing_missed(text: str, lines: list[Any]) -> str:
+    return text
+
+
+def _only_short(text: str, lines: list[Any], *, summary: str | None, min_chars: int) -> bool:
+    return len(text) < min_chars
+
+
+@contextlib.contextmanager
+def _without(rule: str) -> Iterator[None]:
+    """news-monitor's extraction with one rule taken out ("" for none)."""
+    saved = (dict(promotions.RULES), promotions.rails, recover.missed, recover.implausible)
+    if rule in promotions.RULES:
+        del promotions.RULES[rule]
+    elif rule == "rails":
+        promotions.rails = _keep_all
+    elif rule == "missed prose":
+        recover.missed = _nothing_missed
+    elif rule == "implausible":
+        recover.implausible = _only_short
+    try:
+        yield
+    finally:
+        promotions.RULES.clear()
+        promotions.RULES.update(saved[0])
+        promotions.rails, recover.missed, recover.implausible = saved[1:]
+
+
+def ablate(pages: list[Page], splits: list[str]) -> None:
+    split = read_split(pages)
+    rules = ["", "implausible", "missed prose", "rails", *promotions.RULES]
+    print("\n| taken out | " + " | ".join(f"{n} F1 / recall % / leakage %" for n in splits) + " |")
+    print("| --- |" + " --- |" * len(splits))
+    for rule in rules:
+        with _without(rule):
+            tallies = {name: Tally() for name in splits}
+            for page in pages:
+                started = time.process_time()
+                text = ours(page)
+                tallies[split[page.site]].add(page, text, time.process_time() - started)
+        cells = [
+            f"{t.mean_f1:.3f} / {100 * t.recall:.1f} / {100 * t.leakage:.1f}"
+            for t in tallies.values()
+        ]
+        print(f"| {rule or '(nothing: all rules)'} | " + " | ".join(cells) + " |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder with truth.jsonl")
     parser.add_argument("--split", choices=("dev", "test", "both"), default="both")
     parser.add_argument("--pages", action="store_true", help="one line per page as well")
+    parser.add_argument("--ablate", action="store_true", help="each rule taken out in turn")
     args = parser.parse_args()
     pages = load(args.corpus)
     split = read_split(pages)
@@ -318,6 +375,8 @@ def main() -> int:
     table(pages, tallies, splits)
     for name in splits:
         print(f"{name}: " + "; ".join(verdict(tallies, name)))
+    if args.ablate:
+        ablate(pages, splits)
     return 0
 
 

@@ -7,8 +7,8 @@ no must-have snippet lost):
 - `RULES`: phrase rules for short paragraphs (at most MAX_WORDS words): "see more",
   "don't miss", newsletter sign-ups, "share your story", podcast and app plugs, ad labels.
   Anchored or specific enough that a sentence of a story does not match.
-- `rails`: a paragraph that is, on the page, a line made almost only of link text and not a
-  sentence (the headlines of a related-stories rail trafilatura kept).
+- `rails`: a paragraph that is, on the page, a line made almost only of link text (the
+  headlines of a related-stories rail, a linked subscription pitch, that trafilatura kept).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from monitor.extract.blocks import Line, key
 
 MAX_WORDS = 40
 RAIL_MIN_LINK_DENSITY = 0.9
-_SENTENCE_END = re.compile(r"""[.!?…:]["'\u201d\u2019)\]]*$""")
 
 
 def _rule(pattern: str) -> re.Pattern[str]:
@@ -38,10 +37,13 @@ RULES: dict[str, re.Pattern[str]] = {
         r"|more (from|on|stories)|recommended( for you| stories)?|trending( now)?"
         r"|(you )?(may|might) also (like|enjoy)|also read|read next|up next)\b.{0,80}$"
     ),
-    # Newsletter sign-ups: "Sign up for our newsletter", "…meet your inbox", "Subscribe to …".
+    # Newsletter sign-ups, which speak to the reader: "Sign up for our newsletter", "…meet your
+    # inbox" (a story's sentence about people who subscribe to e-mails does not).
     "newsletter": _rule(
-        r"\b(sign up|signup|subscribe|register)\b.{0,80}\b(newsletters?|inbox|e-?mails?|alerts)\b"
-        r"|\b(meet|straight to|delivered to|land in) your inbox\b|^subscribe to .{0,60}\.?$"
+        r"^(sign up|signup|subscribe|register|get)\b.{0,80}"
+        r"\b(newsletters?|inbox|e-?mails?|alerts)\b"
+        r"|\bour (\w+ ){0,3}newsletters?\b|\b(meet|straight to|delivered to|land in) your inbox\b"
+        r"|^subscribe to .{0,60}\.?$"
     ),
     # Calls to share or send: "Like this story? Share it…", "Share your story", "Send us…".
     "share your story": _rule(
@@ -57,9 +59,11 @@ RULES: dict[str, re.Pattern[str]] = {
     ),
     # Subscription pitches inside the body: "12 issues for £11.99", "use the code …".
     "offer": _rule(
-        r"\b(click here for more information|use the code|for as little as|\d+ issues for"
+        r"\b(click here for more information|use the code|\d+ issues for"
         r"|subscribe (now|today)|start your free trial|delivered through your letterbox)\b"
     ),
+    # A WordPress shortcode printed as text: "[button link=…]Send us your review[/button]".
+    "shortcode": _rule(r"^\[\w+\b[^\]]*\].*\[/\w+\]$"),
 }
 
 
@@ -74,12 +78,8 @@ def rule_for(paragraph: str) -> str | None:
 
 
 def rails(paragraphs: list[str], lines: list[Line]) -> list[str]:
-    """`paragraphs` without those that are, on the page, links and not sentences."""
-    linked = {
-        key(line.text)
-        for line in lines
-        if line.link_density >= RAIL_MIN_LINK_DENSITY and not _SENTENCE_END.search(line.text)
-    }
+    """`paragraphs` without those that are, on the page, a line made of one or more links."""
+    linked = {key(line.text) for line in lines if line.link_density >= RAIL_MIN_LINK_DENSITY}
     return [p for p in paragraphs if key(p) not in linked]
 
 
