@@ -33,6 +33,8 @@ COMMANDS = {
     "digest": "`digest preview TOPIC`: show the next digest of a topic, sending nothing",
     "store": "`store migrate` updates the schema; `store copy --to URL` moves the state "
     "into another store (e.g. from SQLite to PostgreSQL)",
+    "extract": "show the text, title, date, author and lead image digests would use for "
+    "each page (a URL, a saved file or -)",
 }
 
 
@@ -70,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
             _store_parser(command)
         if name == "topics":
             _topics_parser(command)
+        if name == "extract":
+            _extract_parser(command)
         if name == "digest":
             actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
             preview = actions.add_parser(
@@ -103,6 +107,16 @@ def _topics_parser(command: argparse.ArgumentParser) -> None:
     where = test.add_mutually_exclusive_group()
     where.add_argument("--url", help="fetch and clean this page and match it instead")
     where.add_argument("--file", help="match this saved HTML page or text file instead")
+
+
+def _extract_parser(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "sources", nargs="+", metavar="SOURCE", help="a page URL, a saved HTML file, or - (stdin)"
+    )
+    command.add_argument(
+        "--base-url", metavar="URL", help="the address saved files came from (resolves links)"
+    )
+    command.add_argument("--json", action="store_true", help="one JSON object a line")
 
 
 def _store_parser(command: argparse.ArgumentParser) -> None:

@@ -356,6 +356,13 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_extract(args: argparse.Namespace) -> int:
+    from monitor import page_text
+
+    settings = load_settings(args.config)
+    return page_text.run(settings, args.sources, base_url=args.base_url, as_json=args.json)
+
+
 HANDLERS = {
     "run": cmd_run,
     "once": cmd_once,
@@ -366,4 +373,5 @@ HANDLERS = {
     "topics": cmd_topics,
     "digest": cmd_digest,
     "store": cmd_store,
+    "extract": cmd_extract,
 }

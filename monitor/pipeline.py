@@ -307,7 +307,10 @@ class Pipeline:
         try:
             page = await self.http.get(entry.link, accept=_PAGE_ACCEPT)
             article = await self.extractor.extract(
-                page.body, url=page.url, content_type=page.headers.get("content-type")
+                page.body,
+                url=page.url,
+                content_type=page.headers.get("content-type"),
+                summary=entry.summary,
             )
             return article, None
         except FetchError as exc:

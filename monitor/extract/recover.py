@@ -20,7 +20,7 @@ from monitor.extract.compare import shingles
 
 Tree = Any  # lxml.html.HtmlElement (lxml ships no type stubs)
 
-SUMMARY_RATIO = 1.5  # an article is longer than its summary: under 1.5x, retry
+SUMMARY_RATIO = 1.0  # an article is longer than its summary: shorter, retry
 PROSE_RATIO = 0.5  # the text holds under half of the page's prose: retry
 PROSE_MIN_WORDS = 8  # a line of prose: at least 8 words, ending like a sentence
 MATCH_MIN_WORDS = 6  # a page line found in the text marks where the article is

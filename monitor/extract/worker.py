@@ -4,12 +4,13 @@ Runs inside the pool's worker processes (trafilatura is not thread-safe). Nothin
 and None crosses back to the parent; failures come back as a result with an `error` reason
 rather than an exception, so the parent can tell "no article" from "worker broke".
 
-The settings were chosen on the development corpus with `bench/extraction.py`:
-`favor_precision=True` (F1 and precision both above the plain defaults) with `fast=True`
-(the fallback extractors changed no page's figures and cost a third more time), then a
-second pass with balanced settings and the fallbacks only when the first gives less than
-`min_chars` (trafilatura's balanced mode retries with recall settings itself when that is
-still short). Short call-to-action lines ("Like this story? Share it…") are dropped.
+The settings were chosen on the development corpus with `bench/extraction.py` and
+`bench/extraction_table.py`: `favor_precision=True` with `fast=True` first; when that pass
+is implausible (`recover.implausible`: under `min_chars`, shorter than the feed's summary,
+or under half the prose the page shows) a second pass with balanced settings and the
+fallback extractors, the longer text kept. Then prose of the article's container that
+trafilatura skipped is put back (`recover.missed`) and promotions and related-story rails
+are dropped (`promotions.strip`).
 """
 
 from __future__ import annotations
