@@ -32,10 +32,15 @@ class Line:
     text: str
     element: Tree
     link_chars: int
+    key: str  # `key(text)`, computed once: every rule compares lines on it
 
     @property
     def link_density(self) -> float:
         return self.link_chars / len(self.text) if self.text else 0.0
+
+    @property
+    def word_count(self) -> int:
+        return len(self.key.split())
 
 
 def lines(tree: Tree) -> list[Line]:
@@ -52,7 +57,7 @@ def lines(tree: Tree) -> list[Line]:
         nonlocal link_chars
         text = " ".join("".join(pieces).split())
         if text:
-            out.append(Line(text, owners[-1], min(link_chars, len(text))))
+            out.append(Line(text, owners[-1], min(link_chars, len(text)), key(text)))
         pieces.clear()
         link_chars = 0
 

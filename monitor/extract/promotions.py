@@ -79,7 +79,7 @@ def rule_for(paragraph: str) -> str | None:
 
 def rails(paragraphs: list[str], lines: list[Line]) -> list[str]:
     """`paragraphs` without those that are, on the page, a line made of one or more links."""
-    linked = {key(line.text) for line in lines if line.link_density >= RAIL_MIN_LINK_DENSITY}
+    linked = {line.key for line in lines if line.link_density >= RAIL_MIN_LINK_DENSITY}
     return [p for p in paragraphs if key(p) not in linked]
 
 

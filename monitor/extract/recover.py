@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from monitor.extract.blocks import Line, key, words
+from monitor.extract.blocks import Line, key
 from monitor.extract.compare import shingles
 
 Tree = Any  # lxml.html.HtmlElement (lxml ships no type stubs)
@@ -37,7 +37,7 @@ _FURNITURE_TAGS = frozenset(
 def is_prose(line: Line) -> bool:
     """A sentence-like line: long enough, ending like a sentence, not a list of links."""
     return (
-        len(words(line.text)) >= PROSE_MIN_WORDS
+        line.word_count >= PROSE_MIN_WORDS
         and _SENTENCE_END.search(line.text) is not None
         and line.link_density <= LINK_MAX_DENSITY
     )
@@ -62,7 +62,7 @@ def missed(text: str, lines: list[Line]) -> str:
     found = [
         i
         for i, line in enumerate(lines)
-        if len(words(line.text)) >= MATCH_MIN_WORDS and key(line.text) in whole
+        if line.word_count >= MATCH_MIN_WORDS and line.key in whole
     ]
     container = _container([lines[i] for i in found])
     if container is None:
@@ -73,7 +73,7 @@ def missed(text: str, lines: list[Line]) -> str:
     found_set = set(found)
     for i, line in enumerate(lines):
         if i in found_set:
-            last = next((k for k, p in enumerate(keys) if key(line.text) in p), last)
+            last = next((k for k, p in enumerate(keys) if line.key in p), last)
             continue
         if not (is_prose(line) and _inside(line.element, container)):
             continue
