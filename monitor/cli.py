@@ -49,6 +49,8 @@ COMMANDS = {
     "have sent, as JSON Lines; nothing is stored or sent",
     "store": "`store migrate` updates the schema; `store copy --to URL` moves the state "
     "into another store (e.g. from SQLite to PostgreSQL)",
+    "extract": "show the text, title, date, author and lead image digests would use for "
+    "each page (a URL, a saved file or -)",
 }
 
 # The global options and their values when not given (see _CommandParser).
@@ -193,6 +195,16 @@ def _replay_parser(command: argparse.ArgumentParser) -> None:
     command.add_argument("--out", metavar="FILE", help="write the lines here instead of stdout")
 
 
+def _extract_parser(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "sources", nargs="+", metavar="SOURCE", help="a page URL, a saved HTML file, or - (stdin)"
+    )
+    command.add_argument(
+        "--base-url", metavar="URL", help="the address saved files came from (resolves links)"
+    )
+    command.add_argument("--json", action="store_true", help="one JSON object a line")
+
+
 def _store_parser(command: argparse.ArgumentParser) -> None:
     actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser(
@@ -245,6 +257,7 @@ ACTIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "digest": _digest_parser,
     "store": _store_parser,
     "replay": _replay_parser,
+    "extract": _extract_parser,
 }
 
 

@@ -517,6 +517,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_extract(args: argparse.Namespace) -> int:
+    from monitor import page_text
+
+    settings = load_settings(args.config)
+    return page_text.run(settings, args.sources, base_url=args.base_url, as_json=args.json)
+
+
 HANDLERS = {
     "run": cmd_run,
     "once": cmd_once,
@@ -529,4 +536,5 @@ HANDLERS = {
     "digest": cmd_digest,
     "store": cmd_store,
     "replay": cmd_replay,
+    "extract": cmd_extract,
 }

@@ -236,7 +236,7 @@ class Pipeline:
             and not self._worth_extracting(entry, source, page, wider)
         ):
             return None
-        article, note = (None, note) if page is None else await self._article(page)
+        article, note = (None, note) if page is None else await self._article(page, entry)
         choice = better_text(entry.content, article)
         text = choice.text if choice else entry.summary
         date = check_date(entry.published, article.date if article else None)
@@ -319,11 +319,14 @@ class Pipeline:
         log.debug("page does not match url=%s topics=%s", redact_url(page.url), ",".join(wider))
         return False
 
-    async def _article(self, page: Response) -> tuple[Article | None, str | None]:
+    async def _article(self, page: Response, entry: Entry) -> tuple[Article | None, str | None]:
         """The cleaned page, or None and a note saying why the feed's text is shown."""
         try:
             article = await self.extractor.extract(
-                page.body, url=page.url, content_type=page.headers.get("content-type")
+                page.body,
+                url=page.url,
+                content_type=page.headers.get("content-type"),
+                summary=entry.summary,  # a page text far shorter than this is implausible
             )
             return article, None
         except ExtractError as exc:

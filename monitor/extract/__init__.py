@@ -2,6 +2,9 @@
 
     pool.py     Extractor: the process pool, timeout, size cap, worker recycling
     worker.py   one page in a worker: sniff, decode, trafilatura, metadata (plain strings out)
+    blocks.py   the page as a reader sees it: one line per block element
+    recover.py  article text trafilatura left out: when to retry, skipped paragraphs put back
+    promotions.py  paragraphs that are not the article: promotions, related-story rails
     decode.py   what the bytes are and their charset (header, meta, BOM, detection)
     detect.py   consent walls, paywall stubs, "enable JavaScript" pages
     rough.py    every word of a page, cheaply: whether full extraction is worth it

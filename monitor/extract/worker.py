@@ -4,12 +4,13 @@ Runs inside the pool's worker processes (trafilatura is not thread-safe). Nothin
 and None crosses back to the parent; failures come back as a result with an `error` reason
 rather than an exception, so the parent can tell "no article" from "worker broke".
 
-The settings were chosen on the development corpus with `bench/extraction.py`:
-`favor_precision=True` (F1 and precision both above the plain defaults) with `fast=True`
-(the fallback extractors changed no page's figures and cost a third more time), then a
-second pass with balanced settings and the fallbacks only when the first gives less than
-`min_chars` (trafilatura's balanced mode retries with recall settings itself when that is
-still short). Short call-to-action lines ("Like this story? Share it…") are dropped.
+The settings were chosen on the development corpus with `bench/extraction.py` and
+`bench/extraction_table.py`: `favor_precision=True` with `fast=True` first; when that pass
+is implausible (`recover.implausible`: under `min_chars`, shorter than the feed's summary,
+or under half the prose the page shows) a second pass with balanced settings and the
+fallback extractors, the longer text kept. Then prose of the article's container that
+trafilatura skipped is put back (`recover.missed`) and promotions and related-story rails
+are dropped (`promotions.strip`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import trafilatura
 from trafilatura.utils import load_html
 
-from monitor.extract import charset, detect
+from monitor.extract import blocks, charset, detect, promotions, recover
 
 Result = dict[str, str | None]
 Tree = Any  # lxml.html.HtmlElement (lxml ships no type stubs)
@@ -30,15 +31,6 @@ Tree = Any  # lxml.html.HtmlElement (lxml ships no type stubs)
 DEFAULT_MAX_BYTES = 3_000_000
 _WS = re.compile(r"\s+")
 _LANG = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]+)*$")
-# Lines that are never the article: calls to action that trafilatura keeps in
-# favor_precision mode, short and anchored so that a sentence of the story never matches.
-_FURNITURE = re.compile(
-    r"^(advertisement|anzeige|publicité|publicidad|share this( article| story)?"
-    r"|like this story\?.*|tell us what you think.*|related:.*|read more:.*|also on \S+ .*"
-    r"|sign up for .{0,80}newsletter.*|subscribe to .{0,60}newsletters?\.?)$",
-    re.IGNORECASE,
-)
-_FURNITURE_MAX_WORDS = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +41,14 @@ class Job:
     url: str
     content_type: str | None = None
     min_chars: int = 200
+    summary: str | None = None  # the feed entry's summary: the text should be longer
 
 
 def run(job: Job) -> Result:
     """The default worker: `extract_sync` on a Job."""
-    return extract_sync(job.body, job.url, job.content_type, min_chars=job.min_chars)
+    return extract_sync(
+        job.body, job.url, job.content_type, min_chars=job.min_chars, summary=job.summary
+    )
 
 
 def failure(reason: str, detail: str) -> Result:
@@ -61,7 +56,12 @@ def failure(reason: str, detail: str) -> Result:
 
 
 def extract_sync(
-    body: bytes | str, url: str, content_type: str | None = None, *, min_chars: int = 200
+    body: bytes | str,
+    url: str,
+    content_type: str | None = None,
+    *,
+    min_chars: int = 200,
+    summary: str | None = None,
 ) -> Result:
     """Extract one page; plain strings out. A result with `error` set names why there is no
     article: "not html", "consent wall", "paywall", "javascript required", "too little text",
@@ -78,7 +78,7 @@ def extract_sync(
             return _plain_text(html, min_chars)
     html = charset.strip_xml_declaration(html)
     try:
-        return _extract_html(html, url, min_chars)
+        return _extract_html(html, url, min_chars, summary)
     except Exception as exc:  # returned as plain strings: trafilatura's errors do not pickle
         return failure("failed", f"trafilatura failed: {type(exc).__name__}: {exc}"[:500])
 
@@ -91,14 +91,16 @@ def _plain_text(text: str, min_chars: int) -> Result:
     return {"text": joined}
 
 
-def _extract_html(html: str, url: str, min_chars: int) -> Result:
+def _extract_html(html: str, url: str, min_chars: int, summary: str | None) -> Result:
     tree = load_html(html)
     if tree is None:
         return failure("no main text", "not parseable as HTML")
     meta = page_metadata(tree, url)
+    page = blocks.lines(tree)
     data = _bare(tree, url, favor_precision=True, fast=True)
     text = clean_text(data, _string(data.get("title")) if data else None)
-    if len(text) < min_chars:  # second pass: balanced settings, which retry for recall
+    if recover.implausible(text, page, summary=summary, min_chars=min_chars):
+        # second pass: balanced settings with the fallback extractors
         second = _bare(tree, url, favor_precision=False, fast=False)
         second_text = clean_text(second, _string(second.get("title")) if second else None)
         if len(second_text) > len(text):
@@ -108,6 +110,7 @@ def _extract_html(html: str, url: str, min_chars: int) -> Result:
         return failure(wall, f"the page is a {wall}" if wall != "javascript required" else wall)
     if data is None or not text:
         return failure("no main text", "no main text")
+    text = promotions.strip(recover.missed(text, page), page)
     if len(text) < min_chars:
         return failure("too little text", f"too little text ({len(text)} characters)")
     return {
@@ -136,19 +139,15 @@ def _bare(tree: Tree, url: str, *, favor_precision: bool, fast: bool) -> dict[st
 
 
 def clean_text(data: dict[str, Any] | None, title: str | None, *, furniture: bool = True) -> str:
-    """trafilatura's text as paragraphs: whitespace collapsed, no title line, no furniture
-    (`furniture=False` keeps the call-to-action lines, for the benchmark's comparison)."""
+    """trafilatura's text as paragraphs: whitespace collapsed, no title line, no promotions
+    (`furniture=False` keeps them, for the benchmark's comparison)."""
     if not data:
         return ""
     lines = (_WS.sub(" ", line).strip() for line in (data.get("text") or "").split("\n"))
-    paragraphs = [p for p in lines if p and not (furniture and _is_furniture(p))]
+    paragraphs = [p for p in lines if p and not (furniture and promotions.rule_for(p))]
     if paragraphs and title and paragraphs[0] == _WS.sub(" ", title).strip():
         paragraphs = paragraphs[1:]
     return "\n\n".join(paragraphs)
-
-
-def _is_furniture(line: str) -> bool:
-    return len(line.split()) <= _FURNITURE_MAX_WORDS and _FURNITURE.match(line) is not None
 
 
 def _wall(tree: Tree, html: str, text: str, min_chars: int) -> str | None:

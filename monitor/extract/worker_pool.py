@@ -75,13 +75,21 @@ class Extractor:
         self._killed: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()  # by us, on purpose
         self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
-    async def extract(self, html: bytes, *, url: str, content_type: str | None = None) -> Article:
+    async def extract(
+        self,
+        html: bytes,
+        *,
+        url: str,
+        content_type: str | None = None,
+        summary: str | None = None,
+    ) -> Article:
         """The article in `html` fetched from `url`; ExtractError (with a `reason`) if none.
 
         `content_type` is the response's Content-Type header: its charset is the first
         choice after a byte order mark, and its type tells plain text from other non-HTML.
+        `summary` is the feed entry's: a first pass far shorter than it is retried.
         """
-        job = Job(truncate(html, self.max_page_bytes), url, content_type, self.min_chars)
+        job = Job(truncate(html, self.max_page_bytes), url, content_type, self.min_chars, summary)
         async with self._semaphore():
             result = await self._run(job, retry=True)
         error = result.get("error")

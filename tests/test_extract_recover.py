@@ -1,0 +1,147 @@
+"""Recovering article text trafilatura dropped, and dropping promotions it kept."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree, html
+from trafilatura.utils import load_html
+
+from monitor.extract import extract_sync
+from monitor.extract.blocks import lines
+from monitor.extract.promotions import RULES, rule_for, strip
+from monitor.extract.recover import implausible, missed
+
+URL = "https://news.example.com/bridge"
+BEFORE = [
+    "The city council voted on Tuesday to close the old harbour bridge to cars from next "
+    "spring, after engineers found cracks in two of its piers.",
+    "The mayor said the decision had not been easy, but that the safety of the people who "
+    "cross the bridge every day had to come first.",
+    "Work on a replacement is expected to start in 2027 and to take at least three years, "
+    "according to the council's own estimate.",
+]
+AFTER = [
+    "Shop owners on the north bank said they feared losing customers while the bridge is "
+    "closed, and asked for a free shuttle bus.",
+    "The council will discuss the shuttle at its next meeting, on the first Monday of March, "
+    "and residents may send written comments until then.",
+]
+PAGE = f"""<html><head><title>Council closes harbour bridge to cars</title></head><body>
+<nav><a href="/">Home</a> <a href="/news">News</a></nav>
+<article><h1>Council closes harbour bridge to cars</h1><div class="body">
+{"".join(f"<p>{p}</p>" for p in BEFORE)}
+<div class="newsletter-box"><h3>Don't miss a story</h3>
+<p>Sign up for our morning newsletter and get the news in your inbox.</p>
+<form><input name="email"><button>Subscribe</button></form></div>
+<div class="ad-slot"><span>Advertisement</span><iframe src="https://ads.example/1"></iframe></div>
+<div>{AFTER[0]}<br><br>{AFTER[1]}</div>
+</div></article>
+<aside class="related"><h3>Related</h3><ul><li><a href="/a">Bridge repairs to cost millions</a></li>
+<li><a href="/b">Ferry service returns after ten years</a></li></ul></aside>
+<footer>&copy; 2026 Example Gazette</footer></body></html>"""
+
+
+def test_text_after_a_newsletter_box_and_an_ad_is_kept_in_its_place() -> None:
+    """The paragraphs after an in-article newsletter box and ad slot come back, in order,
+    and the box, the ad label and the related rail stay out."""
+    text = extract_sync(PAGE, URL)["text"] or ""
+
+    assert text.split("\n\n") == BEFORE + AFTER
+
+
+def test_missed_puts_a_skipped_line_back_between_its_neighbours() -> None:
+    """A prose line of the article's container that the text lacks goes back where it was
+    (the newsletter box's own sentence too, until the promotion rules drop it)."""
+    page = lines(load_html(PAGE))
+    partial = "\n\n".join([BEFORE[0], BEFORE[2], *AFTER])
+
+    assert strip(missed(partial, page), page).split("\n\n") == BEFORE + AFTER
+
+
+def test_missed_leaves_captions_and_other_articles_out() -> None:
+    """Prose outside the article's container, or in a caption inside it, is not put back."""
+    page = f"""<html><body><article><div class="body">{"".join(f"<p>{p}</p>" for p in BEFORE)}
+    <figure><figcaption>Engineers inspect one of the cracked piers of the bridge on a cold
+    morning last week.</figcaption></figure></div></article>
+    <section><p>A different story about the new ferry timetable that starts running in
+    the summer holidays.</p></section></body></html>"""
+    text = "\n\n".join(BEFORE)
+
+    assert missed(text, lines(load_html(page))) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "summary", "expected"),
+    [
+        ("x" * 150, None, True),  # under min_chars
+        ("x" * 400, "y" * 600, True),  # shorter than the feed's summary
+        ("x" * 400, "y" * 300, False),
+    ],
+)
+def test_implausible_first_passes(text: str, summary: str | None, expected: bool) -> None:
+    """A first pass shorter than min_chars or than the feed's summary is retried."""
+    assert implausible(text, [], summary=summary, min_chars=200) is expected
+
+
+def test_implausible_when_the_page_shows_far_more_prose() -> None:
+    """A text holding under half of the prose the page shows is retried."""
+    page = lines(load_html(PAGE))
+
+    assert implausible(BEFORE[0], page, summary=None, min_chars=50)
+    assert not implausible("\n\n".join(BEFORE + AFTER), page, summary=None, min_chars=50)
+
+
+@pytest.mark.parametrize(
+    ("line", "rule"),
+    [
+        ("Advertisement", "label"),
+        ("Don't miss: the best photos of the week", "see more"),
+        ("Most read in World News", "see more"),
+        ("Sign up for our daily newsletter to get the headlines first.", "newsletter"),
+        ("Let our news meet your inbox.", "newsletter"),
+        ("Like this story? Share it with a friend!", "share your story"),
+        ("Share your story with us: email tips@example.com", "share your story"),
+        ("Listen to our weekly politics podcast wherever you get podcasts.", "podcast or app"),
+        ("Download the Example News app for breaking news alerts.", "podcast or app"),
+        ("Get 12 issues for £11.99, click here for more information", "offer"),
+        ("[button link=”/review/” type=”big”]Send us your review[/button]", "shortcode"),
+    ],
+)
+def test_promotions_are_named_by_their_rule(line: str, rule: str) -> None:
+    """Each promotion class is recognised, by the rule the benchmark measures it as."""
+    assert rule in RULES
+    assert rule_for(line) == rule
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Voters who subscribe to the county's e-mail alerts were told of the change on Monday.",
+        "The band said fans would see more shows in Europe next year.",
+        "She said the company would share its story with investors before the vote.",
+        "The app was downloaded two million times in its first week, the company said.",
+    ],
+)
+def test_story_sentences_are_not_promotions(line: str) -> None:
+    """Sentences of a story that share words with promotions are kept."""
+    assert rule_for(line) is None
+
+
+def test_rails_of_linked_headlines_are_dropped() -> None:
+    """A paragraph that is, on the page, a line of link text (a related story) is dropped."""
+    page = lines(load_html(PAGE))
+    text = "\n\n".join([*BEFORE, "Bridge repairs to cost millions"])
+
+    assert strip(text, page).split("\n\n") == BEFORE
+
+
+def test_tree_deeper_than_the_recursion_limit_is_still_read() -> None:
+    """The line walk is iterative: a tree nested deeper than Python's recursion limit is read
+    (libxml2 stops at 255 levels when parsing; other builders do not)."""
+    root = html.Element("html")
+    node = etree.SubElement(root, "body")
+    for _ in range(5000):
+        node = etree.SubElement(node, "div")
+    node.text = "deep text"
+
+    assert [line.text for line in lines(root)] == ["deep text"]
