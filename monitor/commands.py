@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import signal
 import sys
@@ -17,12 +18,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor import backtest
+from monitor.admin import feed_control, story_mutes, web_password
+from monitor.admin.intervals import effective_interval
+from monitor.admin.reload import notify_service
 from monitor.config import Settings, append_feeds, config_path, load_settings, parse_duration
 from monitor.digest import build_digest, render
 from monitor.errors import ConfigError, redact_url
 from monitor.models import Match
 from monitor.opml import read_opml, write_opml
 from monitor.query import Explanation, compile_query
+from monitor.schedule import Rules
 from monitor.service import DEFAULT_CHANNEL, CycleReport, once, query_problems, serve
 from monitor.store import Store
 from monitor.store.copy import copy_store
@@ -106,9 +111,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        hangup = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await serve(settings, stop)
+        loop.add_signal_handler(signal.SIGHUP, hangup.set)  # reload the config
+        await serve(settings, stop, hangup=hangup, reread=lambda: _load(args))
 
     asyncio.run(main())
     return 0
@@ -136,24 +143,31 @@ def cmd_status(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     with opened(settings) as store:
         states = {s.url: s for s in store.feed_states()}
+        hints = store.feed_hints()
+        paused = store.paused_feeds()
+        rules = Rules.from_settings(settings.service)
         rows = []
         for feed in settings.feeds:
             state = states.get(feed.url)
+            every = effective_interval(feed, hints.get(feed.url), rules).describe()
             if state is None:
-                rows.append([feed.url, "never polled", "-", "-", "0", "now"])
+                rows.append([feed.url, "never polled", "-", "-", "0", every, "now"])
                 continue
+            condition = "failing" if state.consecutive_failures else "ok"
             rows.append(
                 [
                     feed.url,
-                    "failing" if state.consecutive_failures else "ok",
+                    "paused" if feed.url in paused else condition,
                     _when(state.last_success, now),
                     f"{state.last_error_class}: {state.last_error}" if state.last_error else "-",
                     str(state.consecutive_failures),
-                    _when(state.next_check, now),
+                    every,
+                    "-" if feed.url in paused else _when(state.next_check, now),
                 ]
             )
         print("Feeds")
-        print(_table(["url", "state", "last success", "last error", "failures", "next"], rows))
+        headers = ["url", "state", "last success", "last error", "failures", "every", "next"]
+        print(_table(headers, rows))
         counts_24h = store.match_counts(now - timedelta(hours=24))
         print("\nTopics")
         print(
@@ -263,11 +277,79 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         what = "added to" if added else "already in"
         print(f"{found.url} ({found.title or 'untitled'}, {found.how}) {what} {file}")
         return 0
+    if args.action in ("remove", "pause", "resume", "poll"):
+        return _feed_control(args, file, settings)
     rows = [
         [f.url, f.name or "-", str(f.interval or settings.service.default_interval)]
         for f in settings.feeds
     ]
     print(_table(["url", "name", "interval"], rows))
+    return 0
+
+
+def _feed_control(args: argparse.Namespace, file: Path, settings: Settings) -> int:
+    if args.action == "poll":
+        outcome = asyncio.run(feed_control.poll_from_command(settings, args.feed))
+        print(_poll_lines(outcome))
+        return 1 if outcome.report is not None and outcome.report.error else 0
+    now = datetime.now(UTC)
+    with opened(settings) as store:
+        if args.action == "remove":
+            feed, _ = feed_control.remove(file, settings, store, args.feed)
+            print(f"{feed.url} removed from {file}; {notify_service(settings.store.url)}")
+        elif args.action == "pause":
+            feed, changed = feed_control.pause(settings, store, args.feed, now)
+            print(f"{feed.url} {'paused' if changed else 'was paused already'}")
+        else:
+            feed, changed = feed_control.resume(settings, store, args.feed)
+            print(f"{feed.url} {'resumed' if changed else 'was not paused'}")
+    return 0
+
+
+def _poll_lines(outcome: feed_control.PollOutcome) -> str:
+    report = outcome.report
+    if report is None:
+        return (
+            f"{outcome.feed.url}: a running service holds the store; "
+            "it polls the feed at its next tick"
+        )
+    if report.error:
+        return f"{outcome.feed.url}: failed: {report.error}"
+    if report.not_modified:
+        return f"{outcome.feed.url}: not modified since the last poll"
+    lines = [
+        f"{outcome.feed.url}: {report.new_entries} new entries, {report.matches} matches, "
+        f"{report.developments} developments"
+    ]
+    lines += [f"  {entry.title}" for entry in outcome.entries]
+    return "\n".join(lines)
+
+
+def cmd_stories(args: argparse.Namespace) -> int:
+    settings = _load(args)
+    with opened(settings) as store:
+        if args.action == "mute":
+            title, changed = story_mutes.mute(store, args.id, datetime.now(UTC))
+            state = "muted" if changed else "was muted already"
+            print(f"{args.id} ({title}) {state}: nothing more about it is sent")
+        else:
+            changed = story_mutes.unmute(store, args.id)
+            print(f"{args.id} {'unmuted' if changed else 'was not muted'}")
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    file, _ = config_path(args.config)
+    settings = _load(args)
+    if sys.stdin.isatty():
+        password = getpass.getpass("new admin password: ")
+        if getpass.getpass("again: ") != password:
+            print("error: the two passwords differ; nothing changed", file=sys.stderr)
+            return 1
+    else:  # a script or a secret manager pipes it in
+        password = sys.stdin.readline().rstrip("\n")
+    where = web_password.store_hash(file, settings, web_password.hash_password(password))
+    print(f"password hash stored in {where}; {notify_service(settings.store.url)}")
     return 0
 
 
@@ -366,4 +448,6 @@ HANDLERS = {
     "topics": cmd_topics,
     "digest": cmd_digest,
     "store": cmd_store,
+    "stories": cmd_stories,
+    "web": cmd_web,
 }
