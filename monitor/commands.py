@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from aiohttp import web
+
 from monitor import backtest
 from monitor.admin import feed_control, story_mutes, web_password
 from monitor.admin.intervals import effective_interval
@@ -28,11 +30,12 @@ from monitor.models import Match
 from monitor.opml import read_opml, write_opml
 from monitor.query import Explanation, compile_query
 from monitor.schedule import Rules
-from monitor.service import DEFAULT_CHANNEL, CycleReport, once, query_problems, serve
+from monitor.service import DEFAULT_CHANNEL, CycleReport, Runtime, once, query_problems, serve
 from monitor.store import Store
 from monitor.store.copy import copy_store
 from monitor.store.lock import InstanceLock
 from monitor.subscribe import find_feed_at
+from monitor.web import Liveness
 
 log = logging.getLogger("monitor")
 
@@ -115,7 +118,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         loop.add_signal_handler(signal.SIGHUP, hangup.set)  # reload the config
-        await serve(settings, stop, hangup=hangup, reread=lambda: _load(args))
+        await serve(
+            settings,
+            stop,
+            hangup=hangup,
+            reread=lambda: _load(args),
+            extend_listener=console if settings.web.console else None,
+        )
+
+    def console(app: web.Application, runtime: Runtime, liveness: Liveness) -> None:
+        from monitor.console import add_console  # templates and pages: only when served
+
+        add_console(app, runtime, liveness, config_path(args.config)[0])
 
     asyncio.run(main())
     return 0

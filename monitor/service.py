@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
-from aiohttp.web import AppRunner
+from aiohttp.web import Application, AppRunner
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.channels import build_channel
@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Progress = Callable[[int, int], None]  # (feeds done, feeds in all)
+ListenerExtension = Callable[[Application, "Runtime", Liveness], object]
 DEFAULT_CHANNEL = "files"
 
 
@@ -385,8 +386,11 @@ async def serve(
     clock: Clock = utc_now,
     hangup: asyncio.Event | None = None,
     reread: Callable[[], Settings] | None = None,
+    extend_listener: ListenerExtension | None = None,
 ) -> None:
     """Run until `stop` is set; the tick in flight is allowed to finish.
+
+    `extend_listener` adds routes (the web console) to the listener, when it is on.
 
     Each time `hangup` is set (SIGHUP), the config is read again with `reread` and
     applied (`Runtime.reload`); a config with problems is logged and not applied.
@@ -437,7 +441,7 @@ async def serve(
         )
         scheduler.start()
         liveness.started = True
-        listener = await _listen(settings, runtime, liveness)
+        listener = await _listen(settings, runtime, liveness, extend_listener)
         log.info(
             "service started feeds=%d topics=%d tick=%s",
             len(settings.feeds),
@@ -473,7 +477,12 @@ async def _reload_on(
             log.error("config not reloaded: %s", exc)
 
 
-async def _listen(settings: Settings, runtime: Runtime, liveness: Liveness) -> AppRunner | None:
+async def _listen(
+    settings: Settings,
+    runtime: Runtime,
+    liveness: Liveness,
+    extend: ListenerExtension | None,
+) -> AppRunner | None:
     """Start the HTTP listener when `listener.address` is set."""
     where = settings.listener.host_port()
     if where is None:
@@ -485,6 +494,8 @@ async def _listen(settings: Settings, runtime: Runtime, liveness: Liveness) -> A
         atom_dir=settings.service.data_dir / "atom",
         clock=runtime.clock,
     )
+    if extend is not None:
+        extend(app, runtime, liveness)
     runner = await start_listener(app, *where)
     log.info("listening address=%s", settings.listener.address)
     return runner

@@ -14,6 +14,7 @@ queued stories only if no other process took them first (`save_digest`).
 """
 
 from monitor.store.base import DigestTaken, StoreError, engine_url
+from monitor.store.console_reads import ConsoleReads
 from monitor.store.controls import ControlStore
 from monitor.store.outbox import OutboxStore
 from monitor.store.polls import PollStore
@@ -35,5 +36,5 @@ __all__ = [
 ]
 
 
-class Store(PollStore, StoryStore, OutboxStore, ControlStore):
+class Store(PollStore, StoryStore, OutboxStore, ControlStore, ConsoleReads):
     """The pipeline's state. Open with a SQLAlchemy URL; call migrate() once at start."""
