@@ -236,7 +236,7 @@ def stories(console: Console) -> Handler:
         names = [t.name for t in settings.topics]
         topic = request.query.get("topic") or (names[0] if names else "")
         timeline = store.story_timeline(topic, TIMELINE_STORIES) if topic else []
-        keys = {r.digest_key for _, reports in timeline for r in reports if r.digest_key}
+        keys = {key for _, reports in timeline for r in reports for key in r.digest_keys}
         return console.render(
             request,
             "stories.html",

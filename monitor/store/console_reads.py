@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from monitor.models import Delivery, DeliveryStatus, Match
 from monitor.store.base import StoreBase
 from monitor.store.rows import _delivery, _match
-from monitor.store.schema import deliveries, digests, matches
+from monitor.store.schema import deliveries, digests, matches, queue
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,7 @@ class Report:
 
     match: Match
     found: datetime
-    digest_key: str | None
+    digest_keys: tuple[str, ...]  # the digests that carried it (one per channel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +59,19 @@ class ConsoleReads(StoreBase):
                 .where(matches.c.topic == topic, matches.c.story_id.in_(ids))
                 .order_by(matches.c.id)
             ).mappings()
-            grouped: dict[str, list[Report]] = {story: [] for story in ids}
-            for row in rows:
-                grouped[row["story_id"]].append(
-                    Report(_match(row), row["created"], row["digest_key"])
+            found = list(rows)
+            carried: dict[int, list[str]] = {}
+            for match_id, key in conn.execute(
+                select(queue.c.match_id, queue.c.digest_key).where(
+                    queue.c.match_id.in_([row["id"] for row in found]),
+                    queue.c.digest_key.is_not(None),
                 )
+            ):
+                carried.setdefault(match_id, []).append(key)
+            grouped: dict[str, list[Report]] = {story: [] for story in ids}
+            for row in found:
+                keys = carried.get(row["id"], [row["digest_key"]] if row["digest_key"] else [])
+                grouped[row["story_id"]].append(Report(_match(row), row["created"], tuple(keys)))
         return list(grouped.items())
 
     def sent_digests(self, keys: Sequence[str]) -> dict[str, list[Sent]]:
