@@ -47,6 +47,8 @@ COMMANDS = {
     "digest": "`digest preview TOPIC`: show the next digest of a topic, sending nothing",
     "replay": "run an archive of articles (JSON Lines) through the topics: what each would "
     "have sent, as JSON Lines; nothing is stored or sent",
+    "stories": "`stories mute ID`: send nothing more about a story; `stories unmute ID`",
+    "web": "`web set-password`: set the web console's admin password (stored as an argon2 hash)",
     "store": "`store migrate` updates the schema; `store copy --to URL` moves the state "
     "into another store (e.g. from SQLite to PostgreSQL)",
     "extract": "show the text, title, date, author and lead image digests would use for "
@@ -226,6 +228,32 @@ def _store_parser(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _stories_parser(command: argparse.ArgumentParser) -> None:
+    actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
+    mute = actions.add_parser(
+        "mute",
+        help="send nothing more about a story (its reports are still kept)",
+        description="Mute the story ID (shown in digests, `topics test` and the console): "
+        "its new reports are stored but not sent until `stories unmute ID`.",
+    )
+    mute.add_argument("id", help="a story id")
+    unmute = actions.add_parser(
+        "unmute", help="send a muted story again; what waited goes with the next digest"
+    )
+    unmute.add_argument("id", help="a story id")
+
+
+def _web_parser(command: argparse.ArgumentParser) -> None:
+    actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser(
+        "set-password",
+        help="set the console's admin password; asks twice, or reads one line from stdin",
+        description="Hash the password with argon2 and store the hash in web.password_file "
+        "when it is set, else as web.password_hash in the config file; a running service "
+        "picks it up at once. The password itself is never stored.",
+    )
+
+
 def _feeds_parser(command: argparse.ArgumentParser) -> None:
     actions = command.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("list", help="the configured feeds with their state")
@@ -245,6 +273,14 @@ def _feeds_parser(command: argparse.ArgumentParser) -> None:
         "configured as a [[feeds]] table at the end of the config file.",
     )
     imp.add_argument("file", help="an OPML file exported from another reader")
+    for action, help_text in (
+        ("remove", "take a feed out of the config file (its stories stay in the store)"),
+        ("pause", "stop polling a feed until `feeds resume` (kept across restarts)"),
+        ("resume", "poll a paused feed again"),
+        ("poll", "poll a feed now and show what it found"),
+    ):
+        one = actions.add_parser(action, help=help_text, description=help_text)
+        one.add_argument("feed", metavar="NAME|URL", help="the feed's name or URL")
     exp = actions.add_parser("export", help="write the configured feeds as OPML 2.0")
     exp.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
 
@@ -258,6 +294,8 @@ ACTIONS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "store": _store_parser,
     "replay": _replay_parser,
     "extract": _extract_parser,
+    "stories": _stories_parser,
+    "web": _web_parser,
 }
 
 

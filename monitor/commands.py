@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import signal
 import sys
@@ -16,7 +17,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from aiohttp import web
+
 from monitor import topic_trial
+from monitor.admin import feed_control, story_mutes, web_password
+from monitor.admin.intervals import effective_interval
+from monitor.admin.reload import notify_service
 from monitor.backlog import split_backlog
 from monitor.cli import CONFIG_ERROR, NOTHING_DONE, OK, SOME_FAILED
 from monitor.config import (
@@ -35,8 +41,17 @@ from monitor.delivery.compose import build_digest, fold_stories, render
 from monitor.delivery.outbox import with_other_reports
 from monitor.errors import ConfigError, MonitorError, redact_text, redact_url
 from monitor.models import Match
+from monitor.poll_schedule import Rules
 from monitor.query import Explanation, compile_query
-from monitor.service.runtime import DEFAULT_CHANNEL, CycleReport, once, query_problems, serve
+from monitor.service.listener import Liveness
+from monitor.service.runtime import (
+    DEFAULT_CHANNEL,
+    CycleReport,
+    Runtime,
+    once,
+    query_problems,
+    serve,
+)
 from monitor.sources.feed_finder import find_feed_at
 from monitor.sources.opml import read_opml, write_opml
 from monitor.store import Store
@@ -202,9 +217,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        hangup = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await serve(settings, stop)
+        loop.add_signal_handler(signal.SIGHUP, hangup.set)  # reload the config
+        await serve(
+            settings,
+            stop,
+            hangup=hangup,
+            reread=lambda: _load(args),
+            extend_listener=console if settings.web.console else None,
+        )
+
+    def console(app: web.Application, runtime: Runtime, liveness: Liveness) -> None:
+        from monitor.console import add_console  # templates and pages: only when served
+
+        add_console(app, runtime, liveness, config_path(args.config)[0])
 
     asyncio.run(main())
     return 0
@@ -240,26 +268,33 @@ def cmd_status(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     with opened(settings) as store:
         states = {s.url: s for s in store.feed_states()}
+        hints = store.feed_hints()
+        paused = store.paused_feeds()
+        rules = Rules.from_settings(settings.service)
         rows = []
         for feed in settings.feeds:
             state = states.get(feed.url)
+            every = effective_interval(feed, hints.get(feed.url), rules).describe()
             if state is None:
-                rows.append([redact_url(feed.url), "never polled", "-", "-", "0", "now"])
+                rows.append([redact_url(feed.url), "never polled", "-", "-", "0", every, "now"])
                 continue
+            condition = "failing" if state.consecutive_failures else "ok"
             rows.append(
                 [
                     redact_url(feed.url),
-                    "failing" if state.consecutive_failures else "ok",
+                    "paused" if feed.url in paused else condition,
                     _when(state.last_success, now),
                     redact_text(f"{state.last_error_class}: {state.last_error}")
                     if state.last_error
                     else "-",
                     str(state.consecutive_failures),
-                    _when(state.next_check, now),
+                    every,
+                    "-" if feed.url in paused else _when(state.next_check, now),
                 ]
             )
         print("Feeds")
-        print(_table(["url", "state", "last success", "last error", "failures", "next"], rows))
+        headers = ["url", "state", "last success", "last error", "failures", "every", "next"]
+        print(_table(headers, rows))
         counts_24h = store.match_counts(now - timedelta(hours=24))
         print("\nTopics")
         print(
@@ -383,11 +418,79 @@ def cmd_feeds(args: argparse.Namespace) -> int:
             "not sent"
         )
         return 0
+    if args.action in ("remove", "pause", "resume", "poll"):
+        return _feed_control(args, file, settings)
     rows = [
         [redact_url(f.url), f.name or "-", str(f.interval or settings.service.default_interval)]
         for f in settings.feeds
     ]
     print(_table(["url", "name", "interval"], rows))
+    return 0
+
+
+def _feed_control(args: argparse.Namespace, file: Path, settings: Settings) -> int:
+    if args.action == "poll":
+        outcome = asyncio.run(feed_control.poll_from_command(settings, args.feed))
+        print(_poll_lines(outcome))
+        return 1 if outcome.report is not None and outcome.report.error else 0
+    now = datetime.now(UTC)
+    with opened(settings) as store:
+        if args.action == "remove":
+            feed, _ = feed_control.remove(file, settings, store, args.feed)
+            print(f"{feed.url} removed from {file}; {notify_service(settings.store.url)}")
+        elif args.action == "pause":
+            feed, changed = feed_control.pause(settings, store, args.feed, now)
+            print(f"{feed.url} {'paused' if changed else 'was paused already'}")
+        else:
+            feed, changed = feed_control.resume(settings, store, args.feed)
+            print(f"{feed.url} {'resumed' if changed else 'was not paused'}")
+    return 0
+
+
+def _poll_lines(outcome: feed_control.PollOutcome) -> str:
+    report = outcome.report
+    if report is None:
+        return (
+            f"{outcome.feed.url}: a running service holds the store; "
+            "it polls the feed at its next tick"
+        )
+    if report.error:
+        return f"{outcome.feed.url}: failed: {report.error}"
+    if report.not_modified:
+        return f"{outcome.feed.url}: not modified since the last poll"
+    lines = [
+        f"{outcome.feed.url}: {report.new_entries} new entries, {report.matches} matches, "
+        f"{report.developments} developments"
+    ]
+    lines += [f"  {entry.title}" for entry in outcome.entries]
+    return "\n".join(lines)
+
+
+def cmd_stories(args: argparse.Namespace) -> int:
+    settings = _load(args)
+    with opened(settings) as store:
+        if args.action == "mute":
+            title, changed = story_mutes.mute(store, args.id, datetime.now(UTC))
+            state = "muted" if changed else "was muted already"
+            print(f"{args.id} ({title}) {state}: nothing more about it is sent")
+        else:
+            changed = story_mutes.unmute(store, args.id)
+            print(f"{args.id} {'unmuted' if changed else 'was not muted'}")
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    file, _ = config_path(args.config)
+    settings = _load(args)
+    if sys.stdin.isatty():
+        password = getpass.getpass("new admin password: ")
+        if getpass.getpass("again: ") != password:
+            print("error: the two passwords differ; nothing changed", file=sys.stderr)
+            return 1
+    else:  # a script or a secret manager pipes it in
+        password = sys.stdin.readline().rstrip("\n")
+    where = web_password.store_hash(file, settings, web_password.hash_password(password))
+    print(f"password hash stored in {where}; {notify_service(settings.store.url)}")
     return 0
 
 
@@ -537,4 +640,6 @@ HANDLERS = {
     "store": cmd_store,
     "replay": cmd_replay,
     "extract": cmd_extract,
+    "stories": cmd_stories,
+    "web": cmd_web,
 }

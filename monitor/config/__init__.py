@@ -30,6 +30,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from monitor.config.console_settings import WebSettings
 from monitor.config.paths import resolve_paths
 from monitor.config.problems import env_problems, problem_lines
 from monitor.config.sections import (
@@ -71,6 +72,7 @@ __all__ = [
     "StoreSettings",
     "StoriesSettings",
     "TopicConfig",
+    "WebSettings",
     "WebhookChannel",
     "append_feeds",
     "bounded",
@@ -105,6 +107,7 @@ class Settings(BaseSettings):
     listener: ListenerSettings = ListenerSettings()
     stories: StoriesSettings = StoriesSettings()
     service: ServiceSettings = ServiceSettings()
+    web: WebSettings = WebSettings()
     feeds: list[FeedConfig] = Field(default_factory=list)
     topics: list[TopicConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
@@ -141,6 +144,15 @@ class Settings(BaseSettings):
             if channel.name == name:
                 return channel
         raise KeyError(name)
+
+    def admin_password_hash(self) -> str | None:
+        """The console's argon2 hash: web.password_file, else web.password_hash; None if unset."""
+        if self.web.password_file is not None:
+            try:
+                return self.web.password_file.read_text(encoding="utf-8").strip() or None
+            except FileNotFoundError:
+                return None
+        return self.web.password_hash.get_secret_value() if self.web.password_hash else None
 
     def secret(self, channel: EmailChannel | WebhookChannel) -> str | None:
         """The channel's password or signing secret: environment, then file, then TOML."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
-from aiohttp.web import AppRunner
+from aiohttp.web import Application, AppRunner
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.channels import build_channel
@@ -34,7 +34,7 @@ from monitor.config import (
 from monitor.delivery.atom_files import write_atom_feeds
 from monitor.delivery.outbox import DrainReport, drain, queue_due_digests
 from monitor.delivery.source_health import queue_coverage_alerts
-from monitor.errors import QueryError, redact_url
+from monitor.errors import MonitorError, QueryError, redact_url
 from monitor.extract import Extractor
 from monitor.feeds import ParsePool
 from monitor.http import HttpClient
@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Progress = Callable[[int, int], None]  # (feeds done, feeds in all)
+ListenerExtension = Callable[[Application, "Runtime", Liveness], object]
 DEFAULT_CHANNEL = "files"
 
 
@@ -144,11 +145,65 @@ class Runtime:
         self.store.migrate()
         if self.lock is not None:  # alone on this file: claims left by a dead process go
             self.store.release_claims()
-        self.store.sync_feeds([feed.url for feed in self.settings.feeds])
+        self.sync_feeds()
         self.stories = SharedStories.load(self.store, self.settings.stories)
         self.pipeline = replace(self.pipeline, stories=self.stories)
         self.publish_atom()
         return self
+
+    def sync_feeds(self) -> None:
+        """The configured feeds are the ones polled, less those paused (`feeds pause`)."""
+        paused = self.store.paused_feeds()
+        self.store.sync_feeds([f.url for f in self.settings.feeds if f.url not in paused])
+
+    def reload(self, settings: Settings) -> None:
+        """Apply a changed config at once: topics, channels, feeds and their intervals.
+
+        A feed whose interval shrank is brought forward (`Store.reschedule`); the
+        store, the tick and the listener are kept as they were started.
+        """
+        old = self.settings
+        was = {f.url: f.interval or old.service.default_interval for f in old.feeds}
+        self.settings = settings
+        topics = {t.name: WatchedTopic(t, compile_query(t.query)) for t in settings.topics}
+        self.pipeline = replace(
+            self.pipeline,
+            topics=topics,
+            index=TopicIndex({name: watched.query for name, watched in topics.items()}),
+            default_interval=settings.service.default_interval,
+            max_backoff=settings.service.max_backoff,
+            routes={t.name: (t.channels or [DEFAULT_CHANNEL]) for t in settings.topics},
+        )
+        self.channels = {
+            name: self._channel(config) for name, config in channel_configs(settings).items()
+        }
+        self.sync_feeds()
+        now_due = {f.url: f.interval or settings.service.default_interval for f in settings.feeds}
+        self.store.reschedule({u: i for u, i in now_due.items() if u in was and was[u] != i})
+        self.store.forget_feeds(set(was) - set(now_due))
+        self.publish_atom()
+        log.info(
+            "config reloaded feeds=%d topics=%d channels=%d",
+            len(settings.feeds),
+            len(settings.topics),
+            len(self.channels),
+        )
+
+    async def poll_now(self, url: str) -> PollReport | None:
+        """Poll one configured feed now, due or not; None if another poll holds it."""
+        feed = next(f for f in self.settings.feeds if f.url == url)
+        claimed = self.store.claim_feed(url, self.owner, self.clock(), self.settings.store.lease)
+        if claimed is None:
+            return None
+        rules = Rules.from_settings(self.settings.service)
+        report = await self.pipeline.poll(
+            feed, self.clock(), parser=self.parser, rules=rules, claimed=claimed
+        )
+        if report.new_entries:
+            self.save_stories()
+        if report.matches:
+            self.publish_atom()
+        return report
 
     def save_stories(self) -> None:
         """Forget the stories that left the window, here and in the store."""
@@ -325,9 +380,28 @@ async def once(
         return await runtime.cycle(only_due=False, ignore_backoff=True, progress=progress)
 
 
-async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock = utc_now) -> None:
-    """Run until `stop` is set; the tick in flight is allowed to finish."""
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    clock: Clock = utc_now,
+    hangup: asyncio.Event | None = None,
+    reread: Callable[[], Settings] | None = None,
+    extend_listener: ListenerExtension | None = None,
+) -> None:
+    """Run until `stop` is set; the tick in flight is allowed to finish.
+
+    `extend_listener` adds routes (the web console) to the listener, when it is on.
+
+    Each time `hangup` is set (SIGHUP), the config is read again with `reread` and
+    applied (`Runtime.reload`); a config with problems is logged and not applied.
+    """
     async with Runtime(settings, clock=clock) as runtime:
+        reloading = (
+            asyncio.create_task(_reload_on(hangup, reread, runtime))
+            if hangup is not None and reread is not None
+            else None
+        )
         idle = asyncio.Event()
         idle.set()
         liveness = Liveness(tick=settings.service.tick)
@@ -366,7 +440,8 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock = utc_n
             misfire_grace_time=max(int(tick_seconds), 30),
             next_run_time=clock(),
         )
-        listener = await _listen(settings, runtime, liveness)  # a taken address stops us here
+        # a taken address stops us here
+        listener = await _listen(settings, runtime, liveness, extend_listener)
         scheduler.start()
         liveness.started = True
         log.info(
@@ -384,13 +459,32 @@ async def serve(settings: Settings, stop: asyncio.Event, *, clock: Clock = utc_n
             except TimeoutError:
                 log.warning("stopping with work in flight; it is redone at the next start")
             scheduler.shutdown(wait=False)
+            if reloading is not None:
+                reloading.cancel()
             liveness.started = False
             if listener is not None:
                 await listener.cleanup()
             log.info("service stopped")
 
 
-async def _listen(settings: Settings, runtime: Runtime, liveness: Liveness) -> AppRunner | None:
+async def _reload_on(
+    hangup: asyncio.Event, reread: Callable[[], Settings], runtime: Runtime
+) -> None:
+    while True:
+        await hangup.wait()
+        hangup.clear()
+        try:
+            runtime.reload(reread())
+        except MonitorError as exc:  # the service goes on with the config it has
+            log.error("config not reloaded: %s", exc)
+
+
+async def _listen(
+    settings: Settings,
+    runtime: Runtime,
+    liveness: Liveness,
+    extend: ListenerExtension | None,
+) -> AppRunner | None:
     """Start the HTTP listener when `listener.address` is set."""
     where = settings.listener.host_port()
     if where is None:
@@ -402,6 +496,8 @@ async def _listen(settings: Settings, runtime: Runtime, liveness: Liveness) -> A
         atom_dir=settings.service.data_dir / "atom",
         clock=runtime.clock,
     )
+    if extend is not None:
+        extend(app, runtime, liveness)
     runner = await start_listener(app, *where)
     log.info("listening address=%s", settings.listener.address)
     return runner

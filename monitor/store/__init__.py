@@ -14,6 +14,8 @@ queued stories only if no other process took them first (`save_digest`).
 """
 
 from monitor.store.base import DigestTaken, StoreError, engine_url
+from monitor.store.console_reads import ConsoleReads
+from monitor.store.controls import ControlStore
 from monitor.store.deliveries import OutboxStore
 from monitor.store.polls import PollStore
 from monitor.store.rows import ClaimedFeed, OutboxCounts, Queued, SeenEntry
@@ -34,5 +36,5 @@ __all__ = [
 ]
 
 
-class Store(PollStore, StoryStore, OutboxStore):
+class Store(PollStore, StoryStore, OutboxStore, ControlStore, ConsoleReads):
     """The pipeline's state. Open with a SQLAlchemy URL; call migrate() once at start."""

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from sqlalchemy import func, insert, select, text
 
 from monitor.store import Store, StoreError
+from monitor.store.controls import feed_pauses, story_mutes
 from monitor.store.schema import (
     deliveries,
     digests,
@@ -24,7 +25,18 @@ from monitor.store.schema import (
 )
 
 # In the order their foreign keys need.
-TABLES = (feeds, entries, digests, matches, deliveries, queue, stopped_channels, story_records)
+TABLES = (
+    feeds,
+    entries,
+    digests,
+    matches,
+    deliveries,
+    queue,
+    stopped_channels,
+    story_records,
+    feed_pauses,
+    story_mutes,
+)
 BATCH = 1000
 
 Progress = Callable[[str, int], None]  # (table, rows copied so far)

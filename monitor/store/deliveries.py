@@ -25,6 +25,7 @@ from monitor.models import (
     RenderedDigest,
 )
 from monitor.store.base import DigestTaken, StoreBase
+from monitor.store.controls import story_mutes
 from monitor.store.rows import (
     OutboxCounts,
     Queued,
@@ -45,10 +46,13 @@ class OutboxStore(StoreBase):
 
     def waiting(self, channel: str) -> dict[str, list[Queued]]:
         """Stories waiting for `channel`'s next digest, by topic, oldest first."""
+        muted = select(story_mutes.c.story_id)
         query = (
             select(queue.c.id.label("queue_id"), queue.c.created.label("queued"), matches)
             .join(matches, matches.c.id == queue.c.match_id)
             .where(queue.c.channel == channel, queue.c.digest_key.is_(None))
+            # a muted story waits unsent (`stories unmute` lets it go)
+            .where(or_(matches.c.story_id.is_(None), matches.c.story_id.not_in(muted)))
             .order_by(queue.c.id)
         )
         with self.engine.connect() as conn:

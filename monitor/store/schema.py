@@ -237,6 +237,12 @@ def _feed_schedule(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE feeds ADD COLUMN hint_seconds FLOAT")
 
 
+def _operator_controls(conn: Connection) -> None:
+    from monitor.store.controls import create_control_tables  # its tables live with their queries
+
+    create_control_tables(conn)
+
+
 # Ordered by name and append-only: a released migration is never edited, a new one is added
 # (0007 and 0008 add independent columns, so stores that applied them in either order agree).
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
@@ -264,4 +270,5 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ),
     ("0011_story_index", lambda conn: story_index.create(conn, checkfirst=True)),
     ("0012_feed_claim_order", lambda conn: _add_missing_columns(conn, feeds, "active", "spread")),
+    ("0013_feed_pauses_story_mutes", _operator_controls),
 ]
