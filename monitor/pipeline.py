@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from monitor.backlog import news_since, split_backlog
-from monitor.config import FeedConfig, TopicConfig
+from monitor.config import ALL_BACKLOG, FeedConfig, TopicConfig
 from monitor.errors import ExtractError, FetchError, ParseError, redact_url
 from monitor.extract import Extractor, better_text, check_date, page_words
 from monitor.feeds import ParsePool, parse_feed
@@ -162,7 +162,8 @@ class Pipeline:
         first_read = state.last_success is None  # entries are only stored after a success
         new = self.store.unseen(feed.url, parsed.entries, first_read=first_read)
         backlog = feed.backlog if feed.backlog is not None else self.backlog
-        since = None if backlog is None else news_since(stored, now, backlog)
+        everything = backlog is None or backlog >= ALL_BACKLOG  # backlog = "all"
+        since = None if backlog is None or everything else news_since(stored, now, backlog)
         split = split_backlog(new, since, undated_is_news=not first_read)
         candidates = []
         if self.topics:

@@ -111,7 +111,7 @@ workers = 1
 
 [service]
 data_dir = "{tmp_path}/data"
-backlog = "36500d"  # the seed story is from 2018: news here, not backlog
+backlog = "all"  # the seed story is from 2018: news here, not backlog
 {extra}
 {feed_lines}
 [[topics]]

@@ -75,6 +75,7 @@ def test_sent_digest_carries_the_headers(
     config.write_text(
         f'[store]\nurl = "sqlite:///{tmp_path / "m.db"}"\n\n'
         '[fetch]\nallow_private = ["127.0.0.1"]\n\n'
+        '[service]\nbacklog = "all"\n\n'
         f'[[feeds]]\nurl = "{serve_feed(http_server)}"\n\n'
         '[[topics]]\nname = "summit"\nquery = "summit"\nmatch = "summary"\n'
         'channels = ["inbox"]\n\n'

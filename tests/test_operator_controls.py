@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from monitor.admin.intervals import effective_interval
 from monitor.admin.reload import service_pid
 from monitor.admin.web_password import verify
-from monitor.cli import main
+from monitor.cli import NOTHING_DONE, SOME_FAILED, main
 from monitor.config import FeedConfig, load_settings
 from monitor.poll_schedule import Rules
 from monitor.service.runtime import Runtime
@@ -41,13 +41,14 @@ def test_pause_keeps_a_feed_unpolled_until_resumed(
     """A paused feed is not polled by `once`, shows as paused in `status`, and resumes."""
     config, feed_url = _config(tmp_path, http_server)
     assert main(["--config", str(config), "feeds", "pause", "Example News"]) == 0
-    assert main(["--config", str(config), "once"]) == 0
+    # the one feed left answers 404: nothing could be polled
+    assert main(["--config", str(config), "once"]) == NOTHING_DONE
     assert not [r for r in http_server.requests if r.path == "/world.rss"]
     main(["--config", str(config), "status"])
     assert re.search(rf"{feed_url} +paused", capsys.readouterr().out)
 
     assert main(["--config", str(config), "feeds", "resume", feed_url]) == 0
-    assert main(["--config", str(config), "once"]) == 0
+    assert main(["--config", str(config), "once"]) == SOME_FAILED  # the 404 feed still fails
     assert [r for r in http_server.requests if r.path == "/world.rss"]
 
 

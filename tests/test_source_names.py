@@ -38,7 +38,7 @@ def test_topics_test_digests_and_atom_agree(
     config = tmp_path / "monitor.toml"
     config.write_text(
         f'[store]\nurl = "sqlite:///{tmp_path / "m.db"}"\n\n'
-        f'[service]\ndata_dir = "{data}"\n\n'
+        f'[service]\ndata_dir = "{data}"\nbacklog = "all"\n\n'
         '[fetch]\nallow_private = ["127.0.0.1"]\n\n'
         f'[[feeds]]\nurl = "{feed}"\n' + (f'name = "{name}"\n' if name else "") + "\n"
         '[[topics]]\nname = "summit"\nquery = "summit"\nmatch = "summary"\n',

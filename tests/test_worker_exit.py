@@ -74,6 +74,7 @@ parse_workers = 1
 workers = 1
 [service]
 tick = "1s"
+backlog = "all"
 [[feeds]]
 url = "{_feed(http_server)}"
 [[topics]]

@@ -50,10 +50,18 @@ from monitor.config.sections import (
     WebhookChannel,
     _Section,
 )
-from monitor.config.values import MAX_DURATION, Duration, Schedule, bounded, parse_duration
+from monitor.config.values import (
+    ALL_BACKLOG,
+    MAX_DURATION,
+    Duration,
+    Schedule,
+    bounded,
+    parse_duration,
+)
 from monitor.errors import ConfigError, redact_url
 
 __all__ = [
+    "ALL_BACKLOG",
     "DEFAULT_CONFIG",
     "MAX_DURATION",
     "AppriseChannel",

@@ -22,10 +22,10 @@ from pydantic import (
 from monitor.config.values import (
     _CLOCK_RANGE,
     AllowEntry,
+    Backlog,
     Duration,
     HttpURL,
     Schedule,
-    Span,
 )
 
 
@@ -203,11 +203,11 @@ class ServiceSettings(_Section):
     max_backoff: Duration = Field(
         timedelta(hours=6), description="longest wait before retrying a failing feed"
     )
-    backlog: Span = Field(
+    backlog: Backlog = Field(
         timedelta(days=1),
         description="on a feed's first poll, entries published longer ago than this (or "
-        "undated) are recorded but not sent; 0 sends none. A feed back from failing sends "
-        "nothing older than its last good poll",
+        "undated) are recorded but not sent; 0 sends none, 'all' sends every entry. A feed "
+        "back from failing sends nothing older than its last good poll",
     )
     max_interval: Duration = Field(
         timedelta(days=1),
@@ -240,7 +240,7 @@ class FeedConfig(_Section):
     url: HttpURL = Field(description="address of an RSS, Atom or JSON feed")
     name: str | None = Field(None, description="shown in digests; defaults to the feed's title")
     interval: Duration | None = Field(None, description="poll interval, e.g. '15m'")
-    backlog: Span | None = Field(
+    backlog: Backlog | None = Field(
         None, description="this feed's service.backlog, e.g. '7d' for a weekly newsletter"
     )
 

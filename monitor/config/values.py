@@ -67,8 +67,20 @@ def _span(value: Any) -> timedelta:
     return parse_duration(value, allow_zero=True)
 
 
+# `backlog = "all"`: a first poll sends every entry, however old (a century back reaches
+# any feed's archive and stays far from datetime's limits).
+ALL_BACKLOG = timedelta(days=36500)
+
+
+def _backlog(value: Any) -> timedelta:
+    if isinstance(value, str) and value.strip().lower() == "all":
+        return ALL_BACKLOG
+    return _span(value)
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Span = Annotated[timedelta, BeforeValidator(_span)]  # a duration that may be 0
+Backlog = Annotated[timedelta, BeforeValidator(_backlog)]  # a span, or "all"
 
 
 @dataclass(frozen=True, slots=True)
