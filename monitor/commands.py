@@ -35,7 +35,7 @@ from monitor.models import Match
 from monitor.opml import read_opml, write_opml
 from monitor.query import Explanation, compile_query
 from monitor.service import DEFAULT_CHANNEL, CycleReport, once, query_problems, serve
-from monitor.store import Store
+from monitor.store import Store, StoreError
 from monitor.store.copy import copy_store
 from monitor.store.lock import InstanceLock
 from monitor.subscribe import find_feed_at
@@ -158,7 +158,13 @@ def cmd_once(args: argparse.Namespace) -> int:
         progress = _progress_bar
         if not args.verbose:
             logging.getLogger().setLevel(logging.WARNING)  # the bar replaces per-feed lines
-    report = asyncio.run(once(settings, progress=progress))
+    try:
+        report = asyncio.run(once(settings, progress=progress))
+    except StoreError as exc:  # no state to read or write: nothing could be polled
+        if args.verbose:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return NOTHING_DONE
     if not args.quiet:
         print(_summary(report))
     elif problems := _problems(report):
