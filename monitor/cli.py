@@ -316,7 +316,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quiet:
         logging.getLogger().setLevel(logging.WARNING)
     from monitor.commands import HANDLERS  # the whole application: only when a command runs
-    from monitor.store import StoreError
 
     try:
         code = HANDLERS[args.command](args)
@@ -333,11 +332,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QueryError as exc:
         print(f"error: {exc}\n{exc.pointer()}", file=sys.stderr)
         return CONFIG_ERROR
-    except StoreError as exc:  # no state to read or write: nothing can be polled or delivered
-        if args.verbose:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return NOTHING_DONE
     except MonitorError as exc:
         if args.verbose:
             raise

@@ -54,7 +54,7 @@ from monitor.service.runtime import (
 )
 from monitor.sources.feed_finder import find_feed_at
 from monitor.sources.opml import read_opml, write_opml
-from monitor.store import Store
+from monitor.store import Store, StoreError
 from monitor.store.copy import copy_store
 from monitor.store.lock import InstanceLock
 
@@ -194,7 +194,13 @@ def cmd_once(args: argparse.Namespace) -> int:
         progress = _progress_bar
         if not args.verbose:
             logging.getLogger().setLevel(logging.WARNING)  # the bar replaces per-feed lines
-    report = asyncio.run(once(settings, progress=progress))
+    try:
+        report = asyncio.run(once(settings, progress=progress))
+    except StoreError as exc:  # no state to read or write: nothing could be polled
+        if args.verbose:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return NOTHING_DONE
     if not args.quiet:
         print(_summary(report))
     elif problems := _problems(report):
