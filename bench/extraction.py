@@ -13,8 +13,9 @@ scored too: they are what our choice of settings rests on.
 
 Speed: the same pages through the `Extractor` pool with 1 worker and with 2 workers; the
 ratio of pages per second, and the parent's CPU per page (the serial part: with idle cores
-the ratio is bounded by it, whatever else runs on a shared machine). Memory: 2,000 pages (the corpus, cycled) through 2 workers
-recycled as in production, peak RSS of parent + workers sampled every 50 ms.
+the ratio is bounded by it, whatever else runs on a shared machine). Memory: 2,000 pages
+(the corpus, cycled) through 2 workers recycled as in production, peak RSS of parent +
+workers sampled every 50 ms.
 """
 
 from __future__ import annotations
