@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from lxml import etree, html
 from trafilatura.utils import load_html
 
-from monitor.extract import extract_sync
+from monitor.extract import Extractor, Job, Result, extract_sync
 from monitor.extract.blocks import lines
 from monitor.extract.promotions import RULES, rule_for, strip
 from monitor.extract.recover import implausible, missed
@@ -145,3 +147,19 @@ def test_tree_deeper_than_the_recursion_limit_is_still_read() -> None:
     node.text = "deep text"
 
     assert [line.text for line in lines(root)] == ["deep text"]
+
+
+def echo_summary(job: Job) -> Result:
+    """A worker that answers with the summary it was given (top level: it is pickled)."""
+    return {"text": f"summary: {job.summary}"}
+
+
+@pytest.mark.slow
+def test_feed_summary_reaches_the_worker() -> None:
+    """The entry's summary crosses to the worker with the page, for the plausibility test."""
+    with Extractor(workers=1, timeout=10, worker=echo_summary) as extractor:
+        article = asyncio.run(
+            extractor.extract(PAGE.encode(), url=URL, summary="Council closes the bridge.")
+        )
+
+    assert article.text == "summary: Council closes the bridge."
