@@ -72,6 +72,18 @@ def test_missed_leaves_captions_and_other_articles_out() -> None:
     assert missed(text, lines(load_html(page))) == text
 
 
+def test_missed_needs_one_element_that_holds_the_article() -> None:
+    """When the text's lines are spread over the whole page, nothing is put back: any prose
+    of the page (a comment, another story's teaser) would qualify."""
+    page = f"""<html><body><section><p>{BEFORE[0]}</p></section>
+    <section><p>{BEFORE[1]}</p></section><section><p>{BEFORE[2]}</p></section>
+    <section><p>A reader wrote in the comments that the bridge should have been closed years
+    ago.</p></section></body></html>"""
+    text = "\n\n".join(BEFORE)
+
+    assert missed(text, lines(load_html(page))) == text
+
+
 @pytest.mark.parametrize(
     ("text", "summary", "expected"),
     [
