@@ -51,6 +51,31 @@ def test_text_after_a_newsletter_box_and_an_ad_is_kept_in_its_place() -> None:
     assert text.split("\n\n") == BEFORE + AFTER
 
 
+def test_article_in_many_small_divs_is_retried_with_the_fallbacks() -> None:
+    """A first pass that finds only the lead paragraph (over min_chars, but a fraction of the
+    page's prose) is retried with trafilatura's fallbacks, which find the rest."""
+    rest = [
+        "Farmers reported flooded fields along the river valley.",
+        "The weather service expects more rain on Wednesday afternoon.",
+        "Volunteers filled sandbags in the old town all night long.",
+        "The mayor thanked the fire brigade for its work during the storm.",
+        "Roads to the north were closed by fallen trees on Monday.",
+        "Power should be back by Tuesday evening, the utility said.",
+        "Insurers have opened a hotline for claims from residents.",
+        "The army sent two hundred soldiers to help with the clean-up.",
+    ]
+    items = "".join(
+        f"<div class='item'><a href='/tag/{i}'>Update</a> {line}</div>"
+        for i, line in enumerate(rest)
+    )
+    page = f"""<html><head><title>Storm</title></head><body><div class="menu"><a href="/">Home</a>
+    </div><div class="story"><p>{" ".join(BEFORE)}</p><div>{items}</div></div></body></html>"""
+
+    text = extract_sync(page, URL)["text"] or ""
+
+    assert [p.removeprefix("Update ") for p in text.split("\n\n")[1:]] == rest
+
+
 def test_missed_puts_a_skipped_line_back_between_its_neighbours() -> None:
     """A prose line of the article's container that the text lacks goes back where it was
     (the newsletter box's own sentence too, until the promotion rules drop it)."""
