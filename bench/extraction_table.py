@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.extraction_table --split test # the figures that decide
     .venv/bin/python -m bench.extraction_table --pages      # plus one line per page
     .venv/bin/python -m bench.extraction_table --ablate     # each rule taken out in turn
+    .venv/bin/python -m bench.extraction_table --command    # news-monitor's text from the CLI
 
 Three extractors over the corpus pages, in one process, one after the other on each page:
 trafilatura's defaults (`trafilatura.extract(html)`), trafilatura with `favor_precision`,
@@ -22,6 +23,10 @@ fixed in `bench/extraction_split.json`: pages of one site are never on both side
 
 `--ablate` scores news-monitor with each of its recovery and promotion rules taken out in
 turn: a rule earns its place when taking it out raises leakage or lowers recall or F1.
+`--command` takes news-monitor's text from `news-monitor extract --json` (the worker pool,
+as the service runs it) instead of calling the extraction in this process, and says how
+many pages differ between the two (none should); its CPU column then reads 0, the work
+being done in the command's worker.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import contextlib
 import json
 import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -190,6 +196,22 @@ def precision(page: Page) -> str:
 def ours(page: Page) -> str:
     result = extract_sync(page.html, page.url)
     return "" if "error" in result else result.get("text") or ""
+
+
+def from_command(pages: list[Page]) -> Callable[[Page], str]:
+    """news-monitor's text for each page as `news-monitor extract --json` prints it."""
+    files = [str(CORPUS / f"{page.id}.html") for page in pages]
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "extract", "--json", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    texts = {Path(row["source"]).stem: row.get("text") or "" for row in rows}
+    differ = [page.id for page in pages if texts.get(page.id, "") != ours(page)]
+    print(f"news-monitor extract: {len(rows)} pages, differing from in-process: {differ or 'none'}")
+    return lambda page: texts.get(page.id, "")
 
 
 EXTRACTORS: dict[str, Callable[[Page], str]] = {
@@ -361,6 +383,9 @@ def main() -> int:
     parser.add_argument("--split", choices=("dev", "test", "both"), default="both")
     parser.add_argument("--pages", action="store_true", help="one line per page as well")
     parser.add_argument("--ablate", action="store_true", help="each rule taken out in turn")
+    parser.add_argument(
+        "--command", action="store_true", help="news-monitor's text from `news-monitor extract`"
+    )
     args = parser.parse_args()
     pages = load(args.corpus)
     split = read_split(pages)
@@ -371,6 +396,8 @@ def main() -> int:
         f"{len(pages)} pages; must-have snippets not shown by the page itself (left out): "
         f"{unreachable}"
     )
+    if args.command:
+        EXTRACTORS["ours"] = from_command(pages)
     tallies = run(pages, per_page=args.pages)
     table(pages, tallies, splits)
     for name in splits:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from tests.servers import LoopbackHTTPServer, Reply
 
 SEED = DATA / "seed" / "kremlin-says-trump-invited-putin.html"
 EXPECTED = json.loads((DATA / "seed" / "expected.json").read_text(encoding="utf-8"))
+BASE = "https://news.example.com/news/kremlin/"
 WALL = b"""<!DOCTYPE html><html><head><title>Before you continue</title></head><body>
 <div class="cookie-banner"><h2>We value your privacy</h2>
 <p>We and our partners use cookies to understand how you use our site.</p>
@@ -102,3 +105,16 @@ def test_json_failure_line_carries_the_reason(
 
     line = json.loads(capsys.readouterr().out)
     assert (line["source"], line["error"]) == (wall, "consent wall")
+
+
+@pytest.mark.slow
+def test_standard_input_with_a_base_url(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`-` reads the page from standard input; --base-url is then its address."""
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(SEED.read_bytes())))
+
+    assert main(["--config", str(config), "extract", "--json", "--base-url", BASE, "-"]) == 0
+
+    line = json.loads(capsys.readouterr().out)
+    assert (line["source"], line["url"], line["title"]) == ("-", BASE, EXPECTED["title"])

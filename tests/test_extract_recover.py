@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from lxml import etree, html
 from trafilatura.utils import load_html
 
-from monitor.extract import extract_sync
+from monitor.extract import Extractor, Job, Result, extract_sync
 from monitor.extract.blocks import lines
 from monitor.extract.promotions import RULES, rule_for, strip
 from monitor.extract.recover import implausible, missed
@@ -49,6 +51,31 @@ def test_text_after_a_newsletter_box_and_an_ad_is_kept_in_its_place() -> None:
     assert text.split("\n\n") == BEFORE + AFTER
 
 
+def test_article_in_many_small_divs_is_retried_with_the_fallbacks() -> None:
+    """A first pass that finds only the lead paragraph (over min_chars, but a fraction of the
+    page's prose) is retried with trafilatura's fallbacks, which find the rest."""
+    rest = [
+        "Farmers reported flooded fields along the river valley.",
+        "The weather service expects more rain on Wednesday afternoon.",
+        "Volunteers filled sandbags in the old town all night long.",
+        "The mayor thanked the fire brigade for its work during the storm.",
+        "Roads to the north were closed by fallen trees on Monday.",
+        "Power should be back by Tuesday evening, the utility said.",
+        "Insurers have opened a hotline for claims from residents.",
+        "The army sent two hundred soldiers to help with the clean-up.",
+    ]
+    items = "".join(
+        f"<div class='item'><a href='/tag/{i}'>Update</a> {line}</div>"
+        for i, line in enumerate(rest)
+    )
+    page = f"""<html><head><title>Storm</title></head><body><div class="menu"><a href="/">Home</a>
+    </div><div class="story"><p>{" ".join(BEFORE)}</p><div>{items}</div></div></body></html>"""
+
+    text = extract_sync(page, URL)["text"] or ""
+
+    assert [p.removeprefix("Update ") for p in text.split("\n\n")[1:]] == rest
+
+
 def test_missed_puts_a_skipped_line_back_between_its_neighbours() -> None:
     """A prose line of the article's container that the text lacks goes back where it was
     (the newsletter box's own sentence too, until the promotion rules drop it)."""
@@ -65,6 +92,18 @@ def test_missed_leaves_captions_and_other_articles_out() -> None:
     morning last week.</figcaption></figure></div></article>
     <section><p>A different story about the new ferry timetable that starts running in
     the summer holidays.</p></section></body></html>"""
+    text = "\n\n".join(BEFORE)
+
+    assert missed(text, lines(load_html(page))) == text
+
+
+def test_missed_needs_one_element_that_holds_the_article() -> None:
+    """When the text's lines are spread over the whole page, nothing is put back: any prose
+    of the page (a comment, another story's teaser) would qualify."""
+    page = f"""<html><body><section><p>{BEFORE[0]}</p></section>
+    <section><p>{BEFORE[1]}</p></section><section><p>{BEFORE[2]}</p></section>
+    <section><p>A reader wrote in the comments that the bridge should have been closed years
+    ago.</p></section></body></html>"""
     text = "\n\n".join(BEFORE)
 
     assert missed(text, lines(load_html(page))) == text
@@ -145,3 +184,19 @@ def test_tree_deeper_than_the_recursion_limit_is_still_read() -> None:
     node.text = "deep text"
 
     assert [line.text for line in lines(root)] == ["deep text"]
+
+
+def echo_summary(job: Job) -> Result:
+    """A worker that answers with the summary it was given (top level: it is pickled)."""
+    return {"text": f"summary: {job.summary}"}
+
+
+@pytest.mark.slow
+def test_feed_summary_reaches_the_worker() -> None:
+    """The entry's summary crosses to the worker with the page, for the plausibility test."""
+    with Extractor(workers=1, timeout=10, worker=echo_summary) as extractor:
+        article = asyncio.run(
+            extractor.extract(PAGE.encode(), url=URL, summary="Council closes the bridge.")
+        )
+
+    assert article.text == "summary: Council closes the bridge."

@@ -65,8 +65,8 @@ def missed(text: str, lines: list[Line]) -> str:
         if line.word_count >= MATCH_MIN_WORDS and line.key in whole
     ]
     container = _container([lines[i] for i in found])
-    if container is None:
-        return text
+    if container is None or container.tag in ("body", "html"):
+        return text  # no one element holds the article: every prose line would qualify
     grams = shingles(text)
     after: dict[int, list[str]] = {}  # paragraph index (-1: before the first) → lines
     last = -1
