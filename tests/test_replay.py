@@ -180,3 +180,20 @@ def test_the_contract_checker_names_each_breach() -> None:
         "topic 't', article 'f': also_reported, yet sent or with something in what_is_new",
         "topic 't', article 'g': also reported by AP more than once",
     ]
+
+
+def test_an_archive_that_cannot_be_read_or_an_output_that_cannot_be_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One line naming the file and why, exit 1, no traceback."""
+    cfg = config(tmp_path, ("fed", "Fed", "immediate"))
+
+    missing = tmp_path / "missing.jsonl"
+    assert main(["--config", str(cfg), "replay", str(missing)]) == 1
+    out = tmp_path / "no" / "alerts.jsonl"
+    assert main(["--config", str(cfg), "replay", str(UCI), "--out", str(out)]) == 1
+
+    err = capsys.readouterr().err
+    assert f"error: cannot read {missing}: No such file or directory" in err
+    assert f"error: cannot write {out}: no such directory" in err
+    assert "Traceback" not in err
