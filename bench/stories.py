@@ -218,32 +218,6 @@ def multi_day(items: list[Item], pred: list[str]) -> str:
     return f"multi-day events in one story: {whole}/{len(multi)}"
 
 
-def joined_gold(items: list[Item]) -> tuple[list[str], list[tuple[str, str]]]:
-    """The gold labels with clusters that carry an identical headline taken as one event.
-
-    In the UCI excerpt two market-wrap clusters both carry "US stocks dip on weak Asian
-    data, Ukraine": no grouping can keep them apart, so they are also scored as one.
-    """
-    first_label: dict[str, str] = {}
-    parent: dict[str, str] = {}
-
-    def root(label: str) -> str:
-        while parent.get(label, label) != label:
-            label = parent[label]
-        return label
-
-    joined = []
-    for article, gold in items:
-        title = _normal_title(article.title)
-        if gold.startswith("noise-") or not title:
-            continue
-        other = first_label.setdefault(title, gold)
-        if root(other) != root(gold):
-            parent[root(gold)] = root(other)
-            joined.append((other, gold))
-    return [root(gold) for _, gold in items], joined
-
-
 def held_out(items: list[Item], part: int) -> list[Item]:
     """The labelled stories of one half (by a hash of the story id), with the noise."""
     return [(a, g) for a, g in items if zlib.crc32(g.encode()) % 2 == part]
@@ -313,15 +287,6 @@ def run_dataset(name: str, items: list[Item], settings: StoriesSettings, group: 
         f"labelled items only: pair P {p:.3f}, R {r:.3f}, F1 {f:.3f}, cross-event pairs "
         f"merged {cross:.3%}; {multi_day(items, pred)}"
     )
-    unified, joined = joined_gold(items)
-    if joined:
-        p, r, f, cross = pairwise(pred, unified)
-        bp, br, bf = bcubed(pred, unified)
-        print(
-            f"with the {len(joined)} pair(s) of gold clusters sharing an identical headline "
-            f"as one event: pair P {p:.3f}, R {r:.3f}, F1 {f:.3f}, x-event {cross:.3%}; "
-            f"B3 P {bp:.3f}, R {br:.3f}, F1 {bf:.3f}"
-        )
 
 
 # -- scaling ---------------------------------------------------------------------------
