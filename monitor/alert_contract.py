@@ -45,6 +45,6 @@ def contract_problems(alerts: Iterable[Mapping[str, Any]]) -> list[str]:
         if kind in ("new_story", "development") and not alert["sent"]:
             problems.append(f"{where}: a {kind} that was never sent")
         if kind in ("also_reported", "duplicate") and (alert["what_is_new"] or alert["sent"]):
-            problems.append(f"{where}: a {kind} with something sent as new")
+            problems.append(f"{where}: {kind}, yet sent or with something in what_is_new")
         started.add(story)
     return problems

@@ -603,18 +603,26 @@ def cmd_replay(args: argparse.Namespace) -> int:
             raise ConfigError([f"--topic: no topic named {n!r} (known: {names})" for n in unknown])
         topics = [t for t in topics if t.name in args.topic]
     path = Path(args.archive)
+    if args.out and not Path(args.out).parent.is_dir():
+        print(f"error: cannot write {args.out}: no such directory", file=sys.stderr)
+        return 1
     try:
         with path.open(encoding="utf-8") as lines:
             articles, problems = replay.read_archive(lines)
     except (OSError, UnicodeDecodeError) as exc:
-        print(f"error: cannot read {path}: {exc}", file=sys.stderr)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        print(f"error: cannot read {path}: {reason}", file=sys.stderr)
         return 1
     for problem in problems:
         print(f"{path}: {problem}; skipped", file=sys.stderr)
     alerts = asyncio.run(replay.replay(settings, articles, topics))
     output = "".join(alert.to_json() + "\n" for alert in alerts)
     if args.out:
-        Path(args.out).write_text(output, encoding="utf-8")
+        try:
+            Path(args.out).write_text(output, encoding="utf-8")
+        except OSError as exc:
+            print(f"error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     else:
         sys.stdout.write(output)
     sent = sum(alert.sent for alert in alerts)

@@ -115,6 +115,8 @@ class Match:
     story_reason: str | None = None  # why it joined its story
     new_sentences: tuple[str, ...] = ()  # what is new, for a development
     also: tuple[tuple[str, str], ...] = ()  # other (outlet, url) reports, filled at digest time
+    folded: tuple[tuple[str, str], ...] = ()  # (outlet, url) of the story's other articles
+    # waiting for the same digest, folded into this item (monitor.delivery.compose.fold_stories)
     snippet: str | None = None  # the text around the best hit of the query
     hits: tuple[tuple[str, str, int], ...] = ()  # (term, field, count): why it matched
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import feedparser
 
 from monitor.delivery.atom_files import write_atom_feeds
-from monitor.delivery.compose import build_digest, fold_stories, render
+from monitor.delivery.compose import build_digest, fold_stories, render, to_document
 from monitor.models import Match
 from monitor.store import Store
 from tests.test_digest import NOW, match, topic
@@ -41,8 +41,14 @@ def test_a_story_s_items_fold_into_one_naming_each_other_outlet_once() -> None:
     assert [item.url for item in folded] == ["https://a.org/1", "https://d.org/9"]
     assert folded[0].new_sentences == (UPDATE,)
     assert [source for source, _ in folded[0].also] == ["Outlet C", "Wire B"]
+    assert folded[0].folded == (("Outlet C", "https://c.org/2"),)
     digest = build_digest("inbox", [(topic(), [lead, update, other])], NOW)
     assert digest.stories == 2
+    (section,) = to_document(digest)["sections"]
+    assert [a["url"] for a in section["items"][0]["story"]["articles"]] == [
+        "https://a.org/1",
+        "https://c.org/2",
+    ]
 
 
 def test_updates_alone_fold_into_the_latest_marked_as_an_update() -> None:

@@ -139,3 +139,61 @@ def test_an_unknown_topic_is_a_config_error(
     assert main(["--config", str(cfg), "replay", str(UCI), "--topic", "ecb"]) == 2
 
     assert "--topic: no topic named 'ecb' (known: fed)" in capsys.readouterr().err
+
+
+def line(article: str, kind: str, **changes: Any) -> dict[str, Any]:
+    alert = {
+        "topic": "t",
+        "article": article,
+        "story": "st-1",
+        "story_then": "st-1",
+        "kind": kind,
+        "sent": kind in ("new_story", "development"),
+        "what_is_new": ["A new fact."] if kind == "development" else [],
+        "also_reported_by": [],
+    }
+    return alert | changes
+
+
+def test_the_contract_checker_names_each_breach() -> None:
+    """Each way of breaking the contract is reported with its topic and article."""
+    good = [line("a", "new_story"), line("b", "development"), line("c", "duplicate")]
+    assert contract_problems(good) == []
+
+    problems = contract_problems(
+        [
+            line("a", "development"),
+            line("b", "new_story"),
+            line("c", "new_story", story="st-2", story_then="st-1"),
+            line("d", "development", what_is_new=[]),
+            line("e", "new_story", story="st-3", story_then="st-3", sent=False),
+            line("f", "also_reported", sent=True),
+            line("g", "development", also_reported_by=["AP", "AP"]),
+        ]
+    )
+
+    assert problems == [
+        "topic 't', article 'a': the story's first article is a development, not a new_story",
+        "topic 't', article 'c': a second new_story in story st-1",
+        "topic 't', article 'd': a development with nothing in what_is_new",
+        "topic 't', article 'e': a new_story that was never sent",
+        "topic 't', article 'f': also_reported, yet sent or with something in what_is_new",
+        "topic 't', article 'g': also reported by AP more than once",
+    ]
+
+
+def test_an_archive_that_cannot_be_read_or_an_output_that_cannot_be_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One line naming the file and why, exit 1, no traceback."""
+    cfg = config(tmp_path, ("fed", "Fed", "immediate"))
+
+    missing = tmp_path / "missing.jsonl"
+    assert main(["--config", str(cfg), "replay", str(missing)]) == 1
+    out = tmp_path / "no" / "alerts.jsonl"
+    assert main(["--config", str(cfg), "replay", str(UCI), "--out", str(out)]) == 1
+
+    err = capsys.readouterr().err
+    assert f"error: cannot read {missing}: No such file or directory" in err
+    assert f"error: cannot write {out}: no such directory" in err
+    assert "Traceback" not in err

@@ -215,7 +215,12 @@ def test_two_replicas_split_feeds_send_once_and_take_over_a_killed_one(
 
     def serve_hook(request: Request) -> Reply:
         document = json.loads(request.body)
-        stories = [item["url"] for section in document["sections"] for item in section["items"]]
+        stories = [  # a story's articles waiting together are one item
+            article["url"]
+            for section in document["sections"]
+            for item in section["items"]
+            for article in item["story"]["articles"]
+        ]
         received.append((request.headers["webhook-id"], stories))
         return Reply(b"ok")
 

@@ -102,10 +102,15 @@ class World:
         title: str,
         paragraphs: list[str] | None,
         published: datetime,
-        description: str = "Trump invited Putin to a White House summit, the Kremlin said.",
+        description: str | None = None,
     ) -> None:
-        """Add an item to the outlet's feed; with paragraphs, it links to its page."""
+        """Add an item to the outlet's feed; with paragraphs, it links to its page.
+
+        The feed's description is the page's text unless given, so that a page that is
+        slow to fetch on a loaded machine leaves the story as it is.
+        """
         link = None
+        description = description or " ".join(paragraphs or [title])
         if paragraphs is not None:
             link = self.server.route(f"/{outlet}/{slug}", Reply(page(title, paragraphs)))
         self.items[outlet].insert(

@@ -110,7 +110,8 @@ def _fold(group: list[Match]) -> Match:
             seen.add(source)
             also.append((source, url))
     new = tuple(dict.fromkeys(s for m in group for s in m.new_sentences))
-    return replace(shown, new_sentences=new, also=tuple(also))
+    folded = tuple((m.source, m.url) for m in group if m is not shown)
+    return replace(shown, new_sentences=new, also=tuple(also), folded=folded)
 
 
 def build_digest(
@@ -194,6 +195,10 @@ def _item_document(item: Match) -> dict[str, Any]:
             "id": item.story_id,
             "kind": item.story_kind,
             "what_is_new": list(item.new_sentences),
+            "articles": [
+                {"source": source, "url": safe_link(url)}
+                for source, url in ((item.source, item.url), *item.folded)
+            ],
             "also_reported_by": [
                 {"source": source, "url": safe_link(url)} for source, url in item.also
             ],

@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from sqlalchemy import func, insert, select, text
 
-from monitor.store import Store, StoreError
+from monitor.errors import MonitorError
+from monitor.store import Store
 from monitor.store.controls import feed_pauses, story_mutes
 from monitor.store.schema import (
     deliveries,
@@ -49,7 +50,7 @@ def copy_store(source: Store, target: Store, progress: Progress | None = None) -
     with target.engine.connect() as conn:
         busy = [t.name for t in TABLES if conn.scalar(select(func.count()).select_from(t))]
     if busy:
-        raise StoreError(
+        raise MonitorError(  # the store works: the request is what cannot be done (exit 1)
             f"the target store already holds data (tables: {', '.join(busy)})",
             hint="copy into a new, empty database",
         )
