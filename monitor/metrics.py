@@ -1,13 +1,16 @@
 """Counters and gauges for Prometheus' text format (exposition 0.0.4), without a client library.
 
 The service owns one `Metrics`; the cycle adds what its reports say, and
-`/metrics` renders it. Labels are few and bounded (error classes, outcomes).
+`/metrics` renders it. Labels are few and bounded (error classes, outcomes), and
+rendered redacted all the same, should a URL ever become one.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+
+from monitor.errors import redact_text
 
 # name -> (type, help)
 DEFINITIONS: dict[str, tuple[str, str]] = {
@@ -53,4 +56,4 @@ class Metrics:
 
 
 def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return redact_text(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
