@@ -3,7 +3,8 @@
 Values are printed exactly (`{value:g}` would turn a Unix time into 1.73e+09).
 
 The service owns one `Metrics`; the cycle adds what its reports say, and
-`/metrics` renders it. Labels are few and bounded (error classes, outcomes).
+`/metrics` renders it. Labels are few and bounded (error classes, outcomes), and
+rendered redacted all the same, should a URL ever become one.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+
+from monitor.errors import redact_text
 
 # name -> (type, help)
 DEFINITIONS: dict[str, tuple[str, str]] = {
@@ -69,4 +72,4 @@ def _number(value: float, *, whole: bool = False) -> str:
 
 
 def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return redact_text(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
