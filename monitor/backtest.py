@@ -17,7 +17,7 @@ from monitor.config import Settings
 from monitor.extract import Extractor
 from monitor.http import HttpClient
 from monitor.query import Document, Explanation, Query
-from monitor.store import Store
+from monitor.store import SeenEntry, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,24 +33,26 @@ class Hit:
 
 def on_stored(store: Store, query: Query, since: datetime) -> list[Hit]:
     """Past entries the query matches, oldest first."""
-    hits = []
-    for entry in store.entries_since(since):
-        text = entry.article_text or entry.summary
-        source = urlsplit(entry.feed_url).hostname or entry.feed_url
-        explanation = query.match(Document(entry.title, text, source, entry.link or ""))
-        if explanation is not None:
-            hits.append(
-                Hit(
-                    entry.title,
-                    entry.link,
-                    source,
-                    entry.first_seen,
-                    entry.story_id,
-                    explanation,
-                    entry.story_reason,
-                )
-            )
-    return hits
+    found = (match_entry(query, entry) for entry in store.entries_since(since))
+    return [hit for hit in found if hit is not None]
+
+
+def match_entry(query: Query, entry: SeenEntry) -> Hit | None:
+    """The entry as a backtest hit, if the query matches it (its article's text if kept)."""
+    text = entry.article_text or entry.summary
+    source = urlsplit(entry.feed_url).hostname or entry.feed_url
+    explanation = query.match(Document(entry.title, text, source, entry.link or ""))
+    if explanation is None:
+        return None
+    return Hit(
+        entry.title,
+        entry.link,
+        source,
+        entry.first_seen,
+        entry.story_id,
+        explanation,
+        entry.story_reason,
+    )
 
 
 async def on_page(settings: Settings, query: Query, url: str) -> tuple[str, Explanation | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -21,8 +22,8 @@ from monitor.query import compile_query
 from monitor.schedule import Rules
 from monitor.subscribe import find_feed
 
-BACKTEST_WINDOW = timedelta(days=7)
 BACKTEST_STORIES = 20
+BACKTEST_ENTRIES = 200  # a broader query shows its newest 200 matches
 TIMELINE_STORIES = 30
 DELIVERIES_SHOWN = 100
 
@@ -108,23 +109,20 @@ def topics(console: Console) -> Handler:
     return page
 
 
-def _backtest(console: Console, query_text: str) -> dict[str, Any]:
+async def _backtest(console: Console, query_text: str) -> dict[str, Any]:
     """What the backtest fragment shows: stories matched in the last 7 days, or the error."""
     if not query_text:
-        return {"query": query_text, "error": None, "groups": [], "hits": 0}
+        return {"query": query_text, "error": None, "groups": [], "hits": 0, "more": False}
     try:
         query = compile_query(query_text)
     except QueryError as exc:
-        return {"query": query_text, "error": exc, "groups": [], "hits": 0}
-    hits = backtest.on_stored(console.runtime.store, query, console.now() - BACKTEST_WINDOW)
-    groups = backtest.by_story(hits)
-    groups.sort(key=lambda g: max(h.when for h in g if h.when is not None), reverse=True)
-    return {
-        "query": query_text,
-        "error": None,
-        "groups": groups[:BACKTEST_STORIES],
-        "hits": len(hits),
-    }
+        return {"query": query_text, "error": exc, "groups": [], "hits": 0, "more": False}
+    now = console.now()
+    await asyncio.to_thread(console.recent.refresh, console.runtime.store, now)
+    hits, more = console.recent.hits(query, now, BACKTEST_ENTRIES)
+    groups = backtest.by_story(hits)  # newest first, as the hits come
+    shown = groups[:BACKTEST_STORIES]
+    return {"query": query_text, "error": None, "groups": shown, "hits": len(hits), "more": more}
 
 
 def topic_form(console: Console) -> Handler:
@@ -153,12 +151,14 @@ def topic_form(console: Console) -> Handler:
             tuple(str(c) for c in asked.getall("channels", [])) if trying else base.channels,
             asked.get("urgent") == "on" if trying else base.urgent,
         )
-        return _render_form(console, request, fields, original=existing.name if existing else "")
+        return await _render_form(
+            console, request, fields, original=existing.name if existing else ""
+        )
 
     return page
 
 
-def _render_form(
+async def _render_form(
     console: Console,
     request: web.Request,
     fields: TopicFields,
@@ -174,13 +174,13 @@ def _render_form(
         original=original,
         problems=problems or [],
         channels=[c.name for c in console.runtime.settings.channels],
-        backtest=_backtest(console, fields.query),
+        backtest=await _backtest(console, fields.query),
     )
 
 
 def topic_backtest(console: Console) -> Handler:
     async def fragment(request: web.Request) -> web.Response:
-        values = _backtest(console, request.query.get("query", "").strip())
+        values = await _backtest(console, request.query.get("query", "").strip())
         return console.render(request, "backtest.html", backtest=values)
 
     return fragment
@@ -204,7 +204,9 @@ def topic_save(console: Console) -> Handler:
             config.put_topic(fields, replacing=original or None)
             _apply(console, config)
         except ConfigError as exc:
-            return _render_form(console, request, fields, original=original, problems=exc.problems)
+            return await _render_form(
+                console, request, fields, original=original, problems=exc.problems
+            )
         console.flash(
             request, f"Topic {fields.name} saved to {console.config_file}; it applies now."
         )

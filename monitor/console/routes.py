@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -23,12 +24,14 @@ from monitor.console.auth import (
     same_token,
 )
 from monitor.console.format import register_filters
+from monitor.console.recent import RecentEntries
 from monitor.errors import MonitorError
 from monitor.service import Runtime
 from monitor.web import Liveness
 
 HERE = Path(__file__).parent
 PREFIX = "/console"
+BACKTEST_WINDOW = timedelta(days=7)
 OPEN_PATHS = (f"{PREFIX}/login", f"{PREFIX}/static/")
 # pages send no referrer, are never framed (but by themselves, for the email preview),
 # and run no script but our own file
@@ -61,6 +64,8 @@ class Console:
     limiter: LoginLimiter
     templates: jinja2.Environment = field(init=False)
     flashes: dict[int, list[str]] = field(default_factory=dict)  # by id(session)
+    recent: RecentEntries = field(default_factory=lambda: RecentEntries(BACKTEST_WINDOW))
+    _warming: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         self.templates = jinja2.Environment(
@@ -69,6 +74,17 @@ class Console:
             undefined=jinja2.StrictUndefined,
         )
         register_filters(self.templates, self.runtime.clock)
+
+    async def warm_up(self, _: web.Application) -> None:
+        """Read the backtest window's entries once, in a thread, while the service starts."""
+        self._warming = asyncio.create_task(
+            asyncio.to_thread(self.recent.refresh, self.runtime.store, self.now())
+        )
+
+    async def warmed(self) -> None:
+        """Wait until the warm-up read is done (for benchmarks and tests)."""
+        if self._warming is not None:
+            await self._warming
 
     def now(self) -> datetime:
         return self.runtime.clock()
@@ -130,6 +146,7 @@ def add_console(
     app.router.add_route("*", f"{PREFIX}/login", _login(console))
     app.router.add_post(f"{PREFIX}/logout", _logout(console))
     pages.add_routes(app, console)
+    app.on_startup.append(console.warm_up)
     return console
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select, update
 
 from monitor.models import Delivery, DeliveryStatus, Match
 from monitor.store.base import StoreBase
-from monitor.store.rows import _delivery, _match
-from monitor.store.schema import deliveries, digests, matches, queue
+from monitor.store.rows import SeenEntry, _delivery, _match
+from monitor.store.schema import deliveries, digests, entries, matches, queue
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,35 @@ class DeliveryRow:
 
 
 class ConsoleReads(StoreBase):
+    def entries_after(self, after_id: int, since: datetime) -> list[tuple[int, SeenEntry]]:
+        """Entries stored after id `after_id` and first seen since `since`, with their ids."""
+        query = (
+            select(entries, matches.c.text, matches.c.story_id, matches.c.story_reason)
+            .outerjoin(
+                matches,
+                (matches.c.entry_key == entries.c.key) & (matches.c.feed_url == entries.c.feed_url),
+            )
+            .where(entries.c.id > after_id, entries.c.first_seen >= since)
+            .order_by(entries.c.id)
+        )
+        seen: dict[int, SeenEntry] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query).mappings():
+                seen.setdefault(
+                    row["id"],
+                    SeenEntry(
+                        feed_url=row["feed_url"],
+                        title=row["title"] or "",
+                        summary=row["summary"] or "",
+                        link=row["link"],
+                        first_seen=row["first_seen"],
+                        article_text=row["text"],
+                        story_id=row["story_id"],
+                        story_reason=row["story_reason"],
+                    ),
+                )
+        return list(seen.items())
+
     def story_timeline(self, topic: str, stories: int) -> list[tuple[str, list[Report]]]:
         """The topic's latest `stories` stories, newest first, each with its reports in order."""
         latest = (
