@@ -273,6 +273,7 @@ def test_pages_are_accessible_and_fit_a_phone(page: Any, service: Service, tmp_p
         for violation in results.response["violations"]:
             if violation["impact"] in ("serious", "critical"):
                 problems.append(f"{name}: {violation['id']}: {violation['help']}")
+        assert "$argon2" not in page.content()  # no secret on any page
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"{name} is {width}px wide on a 375px screen"
         page.screenshot(path=str(shots / f"console-{name}.png"), full_page=True)

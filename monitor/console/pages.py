@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -281,6 +282,7 @@ def feeds(console: Console) -> Handler:
         rows = [
             {
                 "feed": feed,
+                "key": feed_key(feed.url),
                 "state": states.get(feed.url),
                 "paused": feed.url in paused,
                 "every": effective_interval(feed, hints.get(feed.url), rules),
@@ -304,7 +306,8 @@ def feed_add(console: Console) -> Handler:
             console.flash(request, f"Not added: {exc}")
             return _back("/feeds")
         what = "added" if added else "was there already"
-        console.flash(request, f"{found.url} ({found.title or 'untitled'}, {found.how}) {what}.")
+        shown = redact_url(found.url)
+        console.flash(request, f"{shown} ({found.title or 'untitled'}, {found.how}) {what}.")
         return _back("/feeds")
 
     return action
@@ -313,21 +316,25 @@ def feed_add(console: Console) -> Handler:
 def feed_action(console: Console) -> Handler:
     async def action(request: web.Request) -> web.StreamResponse:
         form = await request.post()
-        url, verb = _field(form, "url"), _field(form, "action")
+        key, verb = _field(form, "feed"), _field(form, "action")
         runtime = console.runtime
+        url = next((f.url for f in runtime.settings.feeds if feed_key(f.url) == key), "")
+        shown = redact_url(url)
         try:
-            if verb == "pause":
+            if not url:
+                console.flash(request, "That feed is no longer configured.")
+            elif verb == "pause":
                 feed_control.pause(runtime.settings, runtime.store, url, console.now())
-                console.flash(request, f"Paused {url}.")
+                console.flash(request, f"Paused {shown}.")
             elif verb == "resume":
                 feed_control.resume(runtime.settings, runtime.store, url)
-                console.flash(request, f"Resumed {url}; it is polled when due.")
+                console.flash(request, f"Resumed {shown}; it is polled when due.")
             elif verb == "remove":
                 _, saved = feed_control.remove(
                     console.config_file, runtime.settings, runtime.store, url
                 )
                 runtime.reload(saved)
-                console.flash(request, f"Removed {url} from {console.config_file}.")
+                console.flash(request, f"Removed {shown} from {console.config_file}.")
             elif verb == "poll":
                 outcome = await feed_control.poll_now(runtime, url)
                 console.flash(request, _poll_message(outcome))
@@ -338,18 +345,22 @@ def feed_action(console: Console) -> Handler:
     return action
 
 
+def feed_key(url: str) -> str:
+    """How forms name a feed: its URL may hold credentials, which never go on a page."""
+    return hashlib.sha256(url.encode()).hexdigest()[:20]
+
+
 def _poll_message(outcome: feed_control.PollOutcome) -> str:
-    report = outcome.report
+    report, shown = outcome.report, redact_url(outcome.feed.url)
     if report is None:
-        return f"{outcome.feed.url} is being polled already."
+        return f"{shown} is being polled already."
     if report.error:
-        return f"{outcome.feed.url}: failed: {report.error}"
+        return f"{shown}: failed: {report.error}"
     if report.not_modified:
-        return f"{outcome.feed.url}: not modified since the last poll."
+        return f"{shown}: not modified since the last poll."
     titles = "; ".join(e.title for e in outcome.entries[:10])
-    return f"{outcome.feed.url}: {report.new_entries} new entries, {report.matches} matches" + (
-        f": {titles}" if titles else "."
-    )
+    found = f"{shown}: {report.new_entries} new entries, {report.matches} matches"
+    return found + (f": {titles}" if titles else ".")
 
 
 def deliveries(console: Console) -> Handler:
