@@ -274,7 +274,9 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         outlines = read_opml(Path(args.file).read_bytes(), source=args.file)
         added = append_feeds(file, [(o.url, o.title) for o in outlines])
         print(f"{len(outlines)} feeds in {args.file}; {added} added to {file}")
-        _load(args)  # the file still loads: say so now rather than at the next start
+        settings = _load(args)  # the file still loads: say so now rather than at the next start
+        if added:
+            print(notify_service(settings.store.url))
         return 0
     settings = _load(args)
     if args.action == "export":
@@ -290,6 +292,8 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         added = append_feeds(file, [(found.url, args.name or found.title)])
         what = "added to" if added else "already in"
         print(f"{found.url} ({found.title or 'untitled'}, {found.how}) {what} {file}")
+        if added:
+            print(notify_service(settings.store.url))
         return 0
     if args.action in ("remove", "pause", "resume", "poll"):
         return _feed_control(args, file, settings)
