@@ -211,9 +211,12 @@ async def measure(config: Path, repeat: int) -> dict[str, float]:
         console = add_console(app, runtime, liveness, config)
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
-        started = time.perf_counter()
+        started, before = time.perf_counter(), _rss_mb()
         await console.warmed()
-        print(f"backtest window read and indexed in {time.perf_counter() - started:.1f} s")
+        print(
+            f"backtest window read and indexed in {time.perf_counter() - started:.1f} s "
+            f"(resident memory {before:.0f} MB before, {_rss_mb():.0f} MB after)"
+        )
         base = str(server.make_url("")).rstrip("/")
         async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as client:
             async with client.get(f"{base}/console/login") as response:
@@ -233,6 +236,13 @@ async def measure(config: Path, repeat: int) -> dict[str, float]:
                 out[name] = statistics.median(times) * 1000
         await server.close()
     return out
+
+
+def _rss_mb() -> float:
+    """Resident memory now (Linux), in MB."""
+    status = Path("/proc/self/status").read_text(encoding="utf-8")
+    found = re.search(r"VmRSS:\s+(\d+) kB", status)
+    return int(found.group(1)) / 1024 if found else float("nan")
 
 
 def main() -> None:

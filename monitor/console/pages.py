@@ -120,7 +120,9 @@ async def _backtest(console: Console, query_text: str) -> dict[str, Any]:
         return {"query": query_text, "error": exc, "groups": [], "hits": 0, "more": False}
     now = console.now()
     await asyncio.to_thread(console.recent.refresh, console.runtime.store, now)
-    hits, more = console.recent.hits(query, now, BACKTEST_ENTRIES)
+    hits, more = await asyncio.to_thread(
+        console.recent.hits, console.runtime.store, query, now, BACKTEST_ENTRIES
+    )
     groups = backtest.by_story(hits)  # newest first, as the hits come
     shown = groups[:BACKTEST_STORIES]
     return {"query": query_text, "error": None, "groups": shown, "hits": len(hits), "more": more}
