@@ -15,7 +15,28 @@ from monitor.query import compile_query
 from monitor.store import Store
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-WORDS = ["Putin", "Trump", "summit", "Kremlin", "Ukraine", "Kyiv", "ceasefire", "talks", "Helsinki", "meeting", "White", "House", "sanctions", "energy", "minister", "president", "election", "Moscow", "Washington", "oil"]
+WORDS = [
+    "Putin",
+    "Trump",
+    "summit",
+    "Kremlin",
+    "Ukraine",
+    "Kyiv",
+    "ceasefire",
+    "talks",
+    "Helsinki",
+    "meeting",
+    "White",
+    "House",
+    "sanctions",
+    "energy",
+    "minister",
+    "president",
+    "election",
+    "Moscow",
+    "Washington",
+    "oil",
+]
 QUERIES = [
     "Putin AND summit",
     '"White House" AND (Putin OR Kremlin)',
