@@ -63,7 +63,6 @@ class Console:
     sessions: Sessions
     limiter: LoginLimiter
     templates: jinja2.Environment = field(init=False)
-    flashes: dict[int, list[str]] = field(default_factory=dict)  # by id(session)
     recent: RecentEntries = field(default_factory=lambda: RecentEntries(BACKTEST_WINDOW))
     _warming: asyncio.Task[None] | None = None
 
@@ -93,14 +92,15 @@ class Console:
         return self.runtime.settings.admin_password_hash()
 
     def flash(self, request: web.Request, message: str) -> None:
-        session: Session = request[SESSION]
-        self.flashes.setdefault(id(session), []).append(message)
+        request[SESSION].flashes.append(message)
 
     def render(
         self, request: web.Request, name: str, code: int = 200, **values: Any
     ) -> web.Response:
         session: Session | None = request.get(SESSION)
-        messages = self.flashes.pop(id(session), []) if session is not None else []
+        messages: list[str] = []
+        if session is not None:
+            messages, session.flashes = session.flashes, []
         html = self.templates.get_template(name).render(
             csrf=session.csrf if session is not None else request.get(LOGIN_CSRF, ""),
             path=request.path,
