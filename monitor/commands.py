@@ -110,6 +110,10 @@ def _progress_bar(done: int, total: int) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _load(args)
+    if settings.web.console:
+        from monitor.console.routes import check_exposure
+
+        check_exposure(settings)  # before anything starts
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -136,3 +136,16 @@ def test_session_cookie_and_csrf(tmp_path: Path) -> None:
             assert response.status == 403
 
     _run(_config(tmp_path, password=True), scenario)
+
+
+def test_run_refuses_a_public_console_without_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`news-monitor run` stops at once, saying why, when the console would be exposed."""
+    from monitor.cli import main
+
+    config = _config(tmp_path, password=False, address="0.0.0.0:8080")
+    assert main(["--config", str(config), "run"]) == 1
+    err = capsys.readouterr().err
+    assert "will not listen on 0.0.0.0:8080 without a password" in err
+    assert "web set-password" in err

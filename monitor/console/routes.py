@@ -14,6 +14,7 @@ from urllib.parse import quote
 import jinja2
 from aiohttp import web
 
+from monitor.config import Settings
 from monitor.console.auth import (
     COOKIE,
     LOGIN_COOKIE,
@@ -121,16 +122,21 @@ def loopback(host: str) -> bool:
         return False
 
 
-def add_console(
-    app: web.Application, runtime: Runtime, liveness: Liveness, config_file: Path
-) -> Console:
-    """Serve the console under /console on `app`; refuse a public address without a password."""
-    settings = runtime.settings
+def check_exposure(settings: Settings) -> None:
+    """Refuse to serve the console beyond loopback while no password is set."""
     where = settings.listener.host_port()
     if where and not loopback(where[0]) and settings.admin_password_hash() is None:
         raise ConsoleRefused(
             f"the web console will not listen on {settings.listener.address} without a password"
         )
+
+
+def add_console(
+    app: web.Application, runtime: Runtime, liveness: Liveness, config_file: Path
+) -> Console:
+    """Serve the console under /console on `app`; refuse a public address without a password."""
+    settings = runtime.settings
+    check_exposure(settings)
     console = Console(
         runtime,
         liveness,
