@@ -219,6 +219,10 @@ def _progress_bar(done: int, total: int) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _load(args)
+    if settings.web.console:
+        from monitor.console.routes import check_exposure
+
+        check_exposure(settings)  # before anything starts
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -400,7 +404,9 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         outlines = read_opml(document, source=args.file)
         added = append_feeds(file, [(o.url, o.title) for o in outlines])
         print(f"{len(outlines)} feeds in {args.file}; {added} added to {file}")
-        _load(args)  # the file still loads: say so now rather than at the next start
+        settings = _load(args)  # the file still loads: say so now rather than at the next start
+        if added:
+            print(notify_service(settings.store.url))
         return 0
     settings = _load(args)
     if args.action == "export":
@@ -423,6 +429,8 @@ def cmd_feeds(args: argparse.Namespace) -> int:
             f"backlog (published more than {_duration(backlog)} ago, or undated): recorded, "
             "not sent"
         )
+        if added:
+            print(notify_service(settings.store.url))
         return 0
     if args.action in ("remove", "pause", "resume", "poll"):
         return _feed_control(args, file, settings)
@@ -531,8 +539,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
             _print_why(why)
         return 0 if why else 1
     with opened(settings) as store:
-        names = {feed.url: feed.name for feed in settings.feeds}
-        hits = topic_trial.on_stored(store, query, now - parse_duration(args.since), names)
+        hits = topic_trial.on_stored(store, query, now - parse_duration(args.since), settings.feeds)
     groups = topic_trial.by_story(hits)
     print(f"{len(hits)} entries in {len(groups)} stories matched since {args.since} ago\n")
     for group in groups:

@@ -7,17 +7,17 @@ grouped by story where the story is known.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from monitor.config import Settings
+from monitor.config import FeedConfig, Settings
 from monitor.extract import Extractor
 from monitor.http import HttpClient
 from monitor.query import Document, Explanation, Query
 from monitor.source_names import source_name
-from monitor.store import Store
+from monitor.store import SeenEntry, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,30 +31,38 @@ class Hit:
     joined: str | None = None  # why the article joined its story, when it did
 
 
-def on_stored(
-    store: Store, query: Query, since: datetime, names: Mapping[str, str | None]
-) -> list[Hit]:
-    """Past entries the query matches, oldest first; `names` are the feeds' configured names."""
-    hits = []
+def source_namer(store: Store, feeds: Sequence[FeedConfig]) -> Callable[[str], str]:
+    """Feed URL -> how the source is named everywhere (the feed's name, its title, its host)."""
+    names = {feed.url: feed.name for feed in feeds}
     titles = store.feed_titles()
-    for entry in store.entries_since(since):
-        text = entry.article_text or entry.summary
-        url = entry.feed_url
-        source = source_name(names.get(url), titles.get(url), url)
-        explanation = query.match(Document(entry.title, text, source, entry.link or ""))
-        if explanation is not None:
-            hits.append(
-                Hit(
-                    entry.title,
-                    entry.link,
-                    source,
-                    entry.first_seen,
-                    entry.story_id,
-                    explanation,
-                    entry.story_reason,
-                )
-            )
-    return hits
+    return lambda url: source_name(names.get(url), titles.get(url), url)
+
+
+def on_stored(
+    store: Store, query: Query, since: datetime, feeds: Sequence[FeedConfig]
+) -> list[Hit]:
+    """Past entries the query matches, oldest first, their sources named as digests name them."""
+    namer = source_namer(store, feeds)
+    found = (match_entry(query, entry, namer) for entry in store.entries_since(since))
+    return [hit for hit in found if hit is not None]
+
+
+def match_entry(query: Query, entry: SeenEntry, namer: Callable[[str], str]) -> Hit | None:
+    """The entry as a backtest hit, if the query matches it (its article's text if kept)."""
+    text = entry.article_text or entry.summary
+    source = namer(entry.feed_url)
+    explanation = query.match(Document(entry.title, text, source, entry.link or ""))
+    if explanation is None:
+        return None
+    return Hit(
+        entry.title,
+        entry.link,
+        source,
+        entry.first_seen,
+        entry.story_id,
+        explanation,
+        entry.story_reason,
+    )
 
 
 async def on_page(settings: Settings, query: Query, url: str) -> tuple[str, Explanation | None]:

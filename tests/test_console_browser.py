@@ -247,6 +247,9 @@ def test_failed_delivery_is_retried(page: Any, service: Service) -> None:
     card.locator("text=Retry").click()
     assert "queued again" in page.inner_text(".flash")
     _wait_for_text(page, service.base + "/console/deliveries?status=sent", subject)
+    page.get_by_role("link", name=subject).first.click()
+    frame = page.frame_locator("iframe")
+    assert "Sent by news-monitor" in frame.locator("body").inner_text()  # as its email shows
 
 
 def test_hostile_titles_show_as_text(page: Any, service: Service) -> None:
@@ -273,8 +276,16 @@ def test_pages_are_accessible_and_fit_a_phone(page: Any, service: Service, tmp_p
         for violation in results.response["violations"]:
             if violation["impact"] in ("serious", "critical"):
                 problems.append(f"{name}: {violation['id']}: {violation['help']}")
+        assert "$argon2" not in page.content()  # no secret on any page
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375, f"{name} is {width}px wide on a 375px screen"
         page.screenshot(path=str(shots / f"console-{name}.png"), full_page=True)
         assert (shots / f"console-{name}.png").stat().st_size > 5_000
+    page.emulate_media(color_scheme="dark")
+    for name, path in PAGES.items():
+        page.goto(service.base + path)
+        for violation in axe.run(page).response["violations"]:
+            if violation["impact"] in ("serious", "critical"):
+                nodes = [n["target"] for n in violation["nodes"]][:3]
+                problems.append(f"{name} (dark): {violation['id']}: {violation['help']} {nodes}")
     assert not problems, "\n".join(problems)

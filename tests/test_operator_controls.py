@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -188,3 +191,35 @@ def test_no_service_means_no_signal(tmp_path: Path) -> None:
     """A lock file left by a finished process names no service to reload."""
     (tmp_path / "monitor.db.lock").write_text("process 1", encoding="utf-8")
     assert service_pid(f"sqlite:///{tmp_path}/monitor.db") is None
+
+
+@pytest.mark.slow
+def test_sighup_reloads_a_running_service(tmp_path: Path, http_server: LoopbackHTTPServer) -> None:
+    """`news-monitor run` reads its config again on SIGHUP, and keeps running on a bad one."""
+    config, _ = _config(tmp_path, http_server)
+    service = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert service.stderr is not None
+    try:
+        lines = iter(service.stderr.readline, "")
+        assert any("service started" in line for line in lines)
+        assert service_pid(load_settings(config).store.url) == service.pid
+        config.write_text(
+            config.read_text(encoding="utf-8")
+            + '\n[[topics]]\nname = "kremlin"\nquery = "Kremlin"\n',
+            encoding="utf-8",
+        )
+        service.send_signal(signal.SIGHUP)
+        assert any("config reloaded" in line and "topics=2" in line for line in lines)
+        config.write_text(config.read_text(encoding="utf-8") + "\nbroken = [\n", encoding="utf-8")
+        service.send_signal(signal.SIGHUP)
+        assert any("config not reloaded" in line for line in lines)
+        assert service.poll() is None
+    finally:
+        service.terminate()
+        service.wait(60)
+        service.stderr.close()
+    assert service.returncode == 0

@@ -25,6 +25,7 @@ WINDOW = timedelta(minutes=15)
 class Session:
     csrf: str
     expires: datetime
+    flashes: list[str] = field(default_factory=list)  # said once, on the next page
 
 
 @dataclass

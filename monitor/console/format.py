@@ -24,7 +24,21 @@ def exact(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value is not None else ""
 
 
+KINDS = {
+    "new_story": "new",
+    "development": "development",
+    "also_reported": "also reported",
+    "duplicate": "copy",
+}
+
+
+def kind(value: str | None) -> str:
+    """A report's place in its story, in the words the digests use."""
+    return KINDS.get(value or "new_story", (value or "").replace("_", " "))
+
+
 def register_filters(env: jinja2.Environment, clock: Callable[[], datetime]) -> None:
     env.filters["when"] = lambda value: relative(value, clock())
     env.filters["exact"] = exact
     env.filters["duration"] = short
+    env.filters["kind"] = kind

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -21,8 +23,8 @@ from monitor.poll_schedule import Rules
 from monitor.query import compile_query
 from monitor.sources.feed_finder import find_feed
 
-BACKTEST_WINDOW = timedelta(days=7)
 BACKTEST_STORIES = 20
+BACKTEST_ENTRIES = 200  # a broader query shows its newest 200 matches
 TIMELINE_STORIES = 30
 DELIVERIES_SHOWN = 100
 
@@ -108,25 +110,23 @@ def topics(console: Console) -> Handler:
     return page
 
 
-def _backtest(console: Console, query_text: str) -> dict[str, Any]:
+async def _backtest(console: Console, query_text: str) -> dict[str, Any]:
     """What the backtest fragment shows: stories matched in the last 7 days, or the error."""
     if not query_text:
-        return {"query": query_text, "error": None, "groups": [], "hits": 0}
+        return {"query": query_text, "error": None, "groups": [], "hits": 0, "more": False}
     try:
         query = compile_query(query_text)
     except QueryError as exc:
-        return {"query": query_text, "error": exc, "groups": [], "hits": 0}
-    names = {feed.url: feed.name for feed in console.runtime.settings.feeds}
-    since = console.now() - BACKTEST_WINDOW
-    hits = topic_trial.on_stored(console.runtime.store, query, since, names)
-    groups = topic_trial.by_story(hits)
-    groups.sort(key=lambda g: max(h.when for h in g if h.when is not None), reverse=True)
-    return {
-        "query": query_text,
-        "error": None,
-        "groups": groups[:BACKTEST_STORIES],
-        "hits": len(hits),
-    }
+        return {"query": query_text, "error": exc, "groups": [], "hits": 0, "more": False}
+    now = console.now()
+    namer = topic_trial.source_namer(console.runtime.store, console.runtime.settings.feeds)
+    await asyncio.to_thread(console.recent.refresh, console.runtime.store, now)
+    hits, more = await asyncio.to_thread(
+        console.recent.hits, console.runtime.store, query, now, BACKTEST_ENTRIES, namer
+    )
+    groups = topic_trial.by_story(hits)  # newest first, as the hits come
+    shown = groups[:BACKTEST_STORIES]
+    return {"query": query_text, "error": None, "groups": shown, "hits": len(hits), "more": more}
 
 
 def topic_form(console: Console) -> Handler:
@@ -155,12 +155,14 @@ def topic_form(console: Console) -> Handler:
             tuple(str(c) for c in asked.getall("channels", [])) if trying else base.channels,
             asked.get("urgent") == "on" if trying else base.urgent,
         )
-        return _render_form(console, request, fields, original=existing.name if existing else "")
+        return await _render_form(
+            console, request, fields, original=existing.name if existing else ""
+        )
 
     return page
 
 
-def _render_form(
+async def _render_form(
     console: Console,
     request: web.Request,
     fields: TopicFields,
@@ -176,13 +178,13 @@ def _render_form(
         original=original,
         problems=problems or [],
         channels=[c.name for c in console.runtime.settings.channels],
-        backtest=_backtest(console, fields.query),
+        backtest=await _backtest(console, fields.query),
     )
 
 
 def topic_backtest(console: Console) -> Handler:
     async def fragment(request: web.Request) -> web.Response:
-        values = _backtest(console, request.query.get("query", "").strip())
+        values = await _backtest(console, request.query.get("query", "").strip())
         return console.render(request, "backtest.html", backtest=values)
 
     return fragment
@@ -206,7 +208,9 @@ def topic_save(console: Console) -> Handler:
             config.put_topic(fields, replacing=original or None)
             _apply(console, config)
         except ConfigError as exc:
-            return _render_form(console, request, fields, original=original, problems=exc.problems)
+            return await _render_form(
+                console, request, fields, original=original, problems=exc.problems
+            )
         console.flash(
             request, f"Topic {fields.name} saved to {console.config_file}; it applies now."
         )
@@ -281,6 +285,7 @@ def feeds(console: Console) -> Handler:
         rows = [
             {
                 "feed": feed,
+                "key": feed_key(feed.url),
                 "state": states.get(feed.url),
                 "paused": feed.url in paused,
                 "every": effective_interval(feed, hints.get(feed.url), rules),
@@ -304,7 +309,8 @@ def feed_add(console: Console) -> Handler:
             console.flash(request, f"Not added: {exc}")
             return _back("/feeds")
         what = "added" if added else "was there already"
-        console.flash(request, f"{found.url} ({found.title or 'untitled'}, {found.how}) {what}.")
+        shown = redact_url(found.url)
+        console.flash(request, f"{shown} ({found.title or 'untitled'}, {found.how}) {what}.")
         return _back("/feeds")
 
     return action
@@ -313,21 +319,25 @@ def feed_add(console: Console) -> Handler:
 def feed_action(console: Console) -> Handler:
     async def action(request: web.Request) -> web.StreamResponse:
         form = await request.post()
-        url, verb = _field(form, "url"), _field(form, "action")
+        key, verb = _field(form, "feed"), _field(form, "action")
         runtime = console.runtime
+        url = next((f.url for f in runtime.settings.feeds if feed_key(f.url) == key), "")
+        shown = redact_url(url)
         try:
-            if verb == "pause":
+            if not url:
+                console.flash(request, "That feed is no longer configured.")
+            elif verb == "pause":
                 feed_control.pause(runtime.settings, runtime.store, url, console.now())
-                console.flash(request, f"Paused {url}.")
+                console.flash(request, f"Paused {shown}.")
             elif verb == "resume":
                 feed_control.resume(runtime.settings, runtime.store, url)
-                console.flash(request, f"Resumed {url}; it is polled when due.")
+                console.flash(request, f"Resumed {shown}; it is polled when due.")
             elif verb == "remove":
                 _, saved = feed_control.remove(
                     console.config_file, runtime.settings, runtime.store, url
                 )
                 runtime.reload(saved)
-                console.flash(request, f"Removed {url} from {console.config_file}.")
+                console.flash(request, f"Removed {shown} from {console.config_file}.")
             elif verb == "poll":
                 outcome = await feed_control.poll_now(runtime, url)
                 console.flash(request, _poll_message(outcome))
@@ -338,18 +348,22 @@ def feed_action(console: Console) -> Handler:
     return action
 
 
+def feed_key(url: str) -> str:
+    """How forms name a feed: its URL may hold credentials, which never go on a page."""
+    return hashlib.sha256(url.encode()).hexdigest()[:20]
+
+
 def _poll_message(outcome: feed_control.PollOutcome) -> str:
-    report = outcome.report
+    report, shown = outcome.report, redact_url(outcome.feed.url)
     if report is None:
-        return f"{outcome.feed.url} is being polled already."
+        return f"{shown} is being polled already."
     if report.error:
-        return f"{outcome.feed.url}: failed: {report.error}"
+        return f"{shown}: failed: {report.error}"
     if report.not_modified:
-        return f"{outcome.feed.url}: not modified since the last poll."
+        return f"{shown}: not modified since the last poll."
     titles = "; ".join(e.title for e in outcome.entries[:10])
-    return f"{outcome.feed.url}: {report.new_entries} new entries, {report.matches} matches" + (
-        f": {titles}" if titles else "."
-    )
+    found = f"{shown}: {report.new_entries} new entries, {report.matches} matches"
+    return found + (f": {titles}" if titles else ".")
 
 
 def deliveries(console: Console) -> Handler:

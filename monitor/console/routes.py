@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -13,6 +14,7 @@ from urllib.parse import quote
 import jinja2
 from aiohttp import web
 
+from monitor.config import Settings
 from monitor.console.auth import (
     COOKIE,
     LOGIN_COOKIE,
@@ -23,12 +25,14 @@ from monitor.console.auth import (
     same_token,
 )
 from monitor.console.format import register_filters
+from monitor.console.recent import RecentEntries
 from monitor.errors import MonitorError
 from monitor.service.listener import Liveness
 from monitor.service.runtime import Runtime
 
 HERE = Path(__file__).parent
 PREFIX = "/console"
+BACKTEST_WINDOW = timedelta(days=7)
 OPEN_PATHS = (f"{PREFIX}/login", f"{PREFIX}/static/")
 # pages send no referrer, are never framed (but by themselves, for the email preview),
 # and run no script but our own file
@@ -60,7 +64,8 @@ class Console:
     sessions: Sessions
     limiter: LoginLimiter
     templates: jinja2.Environment = field(init=False)
-    flashes: dict[int, list[str]] = field(default_factory=dict)  # by id(session)
+    recent: RecentEntries = field(default_factory=lambda: RecentEntries(BACKTEST_WINDOW))
+    _warming: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         self.templates = jinja2.Environment(
@@ -70,6 +75,17 @@ class Console:
         )
         register_filters(self.templates, self.runtime.clock)
 
+    async def warm_up(self, _: web.Application) -> None:
+        """Read the backtest window's entries once, in a thread, while the service starts."""
+        self._warming = asyncio.create_task(
+            asyncio.to_thread(self.recent.refresh, self.runtime.store, self.now())
+        )
+
+    async def warmed(self) -> None:
+        """Wait until the warm-up read is done (for benchmarks and tests)."""
+        if self._warming is not None:
+            await self._warming
+
     def now(self) -> datetime:
         return self.runtime.clock()
 
@@ -77,14 +93,15 @@ class Console:
         return self.runtime.settings.admin_password_hash()
 
     def flash(self, request: web.Request, message: str) -> None:
-        session: Session = request[SESSION]
-        self.flashes.setdefault(id(session), []).append(message)
+        request[SESSION].flashes.append(message)
 
     def render(
         self, request: web.Request, name: str, code: int = 200, **values: Any
     ) -> web.Response:
         session: Session | None = request.get(SESSION)
-        messages = self.flashes.pop(id(session), []) if session is not None else []
+        messages: list[str] = []
+        if session is not None:
+            messages, session.flashes = session.flashes, []
         html = self.templates.get_template(name).render(
             csrf=session.csrf if session is not None else request.get(LOGIN_CSRF, ""),
             path=request.path,
@@ -105,16 +122,21 @@ def loopback(host: str) -> bool:
         return False
 
 
-def add_console(
-    app: web.Application, runtime: Runtime, liveness: Liveness, config_file: Path
-) -> Console:
-    """Serve the console under /console on `app`; refuse a public address without a password."""
-    settings = runtime.settings
+def check_exposure(settings: Settings) -> None:
+    """Refuse to serve the console beyond loopback while no password is set."""
     where = settings.listener.host_port()
     if where and not loopback(where[0]) and settings.admin_password_hash() is None:
         raise ConsoleRefused(
             f"the web console will not listen on {settings.listener.address} without a password"
         )
+
+
+def add_console(
+    app: web.Application, runtime: Runtime, liveness: Liveness, config_file: Path
+) -> Console:
+    """Serve the console under /console on `app`; refuse a public address without a password."""
+    settings = runtime.settings
+    check_exposure(settings)
     console = Console(
         runtime,
         liveness,
@@ -130,6 +152,7 @@ def add_console(
     app.router.add_route("*", f"{PREFIX}/login", _login(console))
     app.router.add_post(f"{PREFIX}/logout", _logout(console))
     pages.add_routes(app, console)
+    app.on_startup.append(console.warm_up)
     return console
 
 

@@ -196,9 +196,13 @@ class Runtime:
         if claimed is None:
             return None
         rules = Rules.from_settings(self.settings.service)
-        report = await self.pipeline.poll(
-            feed, self.clock(), parser=self.parser, rules=rules, claimed=claimed
-        )
+        try:
+            report = await self.pipeline.poll(
+                feed, self.clock(), parser=self.parser, rules=rules, claimed=claimed
+            )
+        except Exception as exc:  # as in `poll`: this feed only; its claim lapses with the lease
+            log.exception("poll failed feed_url=%s", redact_url(url))
+            return PollReport(url, error=f"internal error: {type(exc).__name__}")
         if report.new_entries:
             self.save_stories()
         if report.matches:

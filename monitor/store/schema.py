@@ -243,6 +243,12 @@ def _operator_controls(conn: Connection) -> None:
     create_control_tables(conn)
 
 
+def _match_entry_index(conn: Connection) -> None:
+    from monitor.store.console_reads import create_entry_index  # beside the queries using it
+
+    create_entry_index(conn)
+
+
 # Ordered by name and append-only: a released migration is never edited, a new one is added
 # (0007 and 0008 add independent columns, so stores that applied them in either order agree).
 MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
@@ -271,4 +277,5 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0011_story_index", lambda conn: story_index.create(conn, checkfirst=True)),
     ("0012_feed_claim_order", lambda conn: _add_missing_columns(conn, feeds, "active", "spread")),
     ("0013_feed_pauses_story_mutes", _operator_controls),
+    ("0014_match_entry_index", _match_entry_index),
 ]
