@@ -31,8 +31,8 @@ def coined(title: str, n: int) -> str:
 
 
 def story(title: str) -> str:
-    a, b, c, d = (coined(title, n) for n in range(4))
-    return f"The zephyr council of {a} met {b} in {c} and agreed on a {d} budget for {title}."
+    a, b, c, d, e, f = (coined(title, n) for n in range(6))
+    return f"Zephyr {a} {b} of {c} told {d} that {e} will {f}."
 
 
 def rss(items: list[tuple[str, datetime | None]]) -> bytes:
@@ -124,15 +124,16 @@ def test_backlog_is_set_globally_and_per_feed(
     tmp_path: Path, http_server: LoopbackHTTPServer
 ) -> None:
     """`service.backlog` widens the window; a feed's `backlog = "0"` sends nothing at first."""
-    items = [("two-days", NOW - timedelta(days=2)), ("hour", NOW - timedelta(hours=1))]
-    wide = http_server.route("/wide.xml", Reply(rss([(f"wide {t}", w) for t, w in items])))
-    none = http_server.route("/none.xml", Reply(rss([(f"none {t}", w) for t, w in items])))
+    items = [("2days", NOW - timedelta(days=2)), ("hour", NOW - timedelta(hours=1))]
+    # titles share no word but the topic's: each item is a story of its own
+    wide = http_server.route("/wide.xml", Reply(rss([(t, w) for t, w in items])))
+    none = http_server.route("/none.xml", Reply(rss([(f"quiet {t}", w) for t, w in items])))
     path = config(tmp_path, [(wide, None), (none, "0")], service='backlog = "3d"')
 
     report = run(path, NOW)
 
     assert [p.backlog for p in report.polls] == [0, 2]
-    assert sent_titles(tmp_path) == ["Zephyr wide hour", "Zephyr wide two-days"]
+    assert sent_titles(tmp_path) == ["Zephyr 2days", "Zephyr hour"]
 
 
 def test_feed_back_from_failing_sends_nothing_older_than_its_last_good_poll(

@@ -34,7 +34,7 @@ def serve_feed(server: LoopbackHTTPServer, path: str = "/news.rss") -> str:
 def write_config(tmp_path: Path, feeds: list[str], *, hook: str | None = None) -> Path:
     lines = [
         f'[store]\nurl = "sqlite:///{tmp_path / "monitor.db"}"',
-        f'[service]\ndata_dir = "{tmp_path / "data"}"',
+        f'[service]\ndata_dir = "{tmp_path / "data"}"\nbacklog = "all"',
         '[fetch]\nallow_private = ["127.0.0.1"]',
     ]
     lines += [f'[[feeds]]\nurl = "{url}"' for url in feeds]

@@ -15,7 +15,8 @@ from monitor.query import compile_query
 from monitor.store import Store
 
 
-def HOST(url: str) -> str:
+def host_of(url: str) -> str:
+    """How `topics test` names a feed that has no name and no title: its host."""
     return url.split("/")[2]
 
 
@@ -80,7 +81,7 @@ def test_index_agrees_with_topics_test(store: Store, text: str) -> None:
     query = compile_query(text)
     recent = RecentEntries(timedelta(days=7))
     recent.refresh(store, NOW)
-    found, more = recent.hits(store, query, NOW, limit=10_000, namer=HOST)
+    found, more = recent.hits(store, query, NOW, limit=10_000, namer=host_of)
     expected = topic_trial.on_stored(store, query, NOW - timedelta(days=7), [])
 
     assert not more
@@ -95,12 +96,12 @@ def test_new_entries_are_indexed_and_broad_queries_stop_early(store: Store) -> N
     recent = RecentEntries(timedelta(days=7))
     recent.refresh(store, NOW)
     query = compile_query("zanzibar")
-    assert recent.hits(store, query, NOW, limit=5, namer=HOST) == ([], False)
+    assert recent.hits(store, query, NOW, limit=5, namer=host_of) == ([], False)
     fresh = [
         Entry("https://feed1.example/rss", f"z{i}", f"Zanzibar {i}", f"https://z/{i}", "")
         for i in range(8)
     ]
     store.record_entries(fresh, [], NOW)
     recent.refresh(store, NOW)
-    found, more = recent.hits(store, query, NOW, limit=5, namer=HOST)
+    found, more = recent.hits(store, query, NOW, limit=5, namer=host_of)
     assert len(found) == 5 and more

@@ -92,6 +92,7 @@ parse_workers = 1
 workers = 1
 [service]
 data_dir = "data"
+backlog = "all"  # the stories are undated: news, not a first poll's backlog
 [[feeds]]
 url = "{feed}"
 [[topics]]

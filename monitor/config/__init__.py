@@ -175,8 +175,31 @@ class Settings(BaseSettings):
         return value.get_secret_value() if value is not None else None
 
 
+def _silent_schedules(document: dict[str, Any]) -> list[str]:
+    """Cron lines that never fire in a TOML document that did not validate as a whole."""
+    problems = []
+    topics = document.get("topics")
+    for i, topic in enumerate(topics if isinstance(topics, list) else []):
+        text = topic.get("schedule") if isinstance(topic, dict) else None
+        try:
+            schedule = Schedule.parse(text) if isinstance(text, str) else None
+        except ValueError:
+            continue  # the validation error names it already
+        if schedule is not None and schedule.never_fires:
+            problems.append(_never_fires(i, schedule))
+    return problems
+
+
+def _never_fires(i: int, schedule: Schedule) -> str:
+    return (
+        f"topics[{i}].schedule: the cron line {schedule.cron!r} never fires (a day that the "
+        "month never has?); check its day and month fields"
+    )
+
+
 def cross_check(settings: Settings) -> list[str]:
-    """Problems between keys: duplicate names, topics naming unknown channels, secret files."""
+    """Problems between keys: duplicate names, topics naming unknown channels, secret files,
+    schedules that never fire."""
     problems = []
     seen: dict[str, int] = {}
     for i, channel in enumerate(settings.channels):
@@ -192,6 +215,8 @@ def cross_check(settings: Settings) -> list[str]:
         if topic.name in names:
             problems.append(f"topics[{i}].name: {topic.name!r} is used twice")
         names.add(topic.name)
+        if topic.parsed_schedule.never_fires:
+            problems.append(_never_fires(i, topic.parsed_schedule))
         for channel_name in topic.channels:
             if channel_name not in seen:
                 known = ", ".join(sorted(seen)) or "none configured"
@@ -319,7 +344,7 @@ def read_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     file, explicit = config_path(path)
     if not file.is_file():
         raise _not_found(file, explicit)
-    read_toml(file)  # for a message with line and column, or the byte that is not UTF-8
+    document = read_toml(file)  # a message with line and column, or the byte not UTF-8
 
     class _FromFile(Settings):
         model_config = SettingsConfigDict(toml_file=file)
@@ -327,7 +352,9 @@ def read_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     try:
         settings: Settings = _FromFile(**overrides)
     except ValidationError as exc:
-        raise ConfigError(problem_lines(exc), source=str(file)) from None
+        # what cross_check would say of the schedules, so that one run says everything
+        problems = problem_lines(exc) + _silent_schedules(document)
+        raise ConfigError(problems, source=str(file)) from None
     except SettingsError as exc:  # a list or table in the environment that is not JSON
         raise ConfigError(
             env_problems(Settings, os.environ) or [f"(environment): {exc}"], source=str(file)

@@ -110,13 +110,19 @@ class Schedule:
             trigger = CronTrigger.from_crontab(text, timezone="UTC")
         except ValueError as exc:
             raise ValueError(f"bad cron line {text!r}: {exc}") from None
-        # a fixed start: whether a line ever fires does not depend on today
-        if trigger.get_next_fire_time(None, datetime(2001, 1, 1, tzinfo=UTC)) is None:
-            raise ValueError(
-                f"the cron line {text!r} never fires (a day that the month never has?); "
-                "check its day and month fields"
-            )
+        del trigger  # a line that never fires is valid here: cross_check names it
         return cls("cron", cron=text)
+
+    @property
+    def never_fires(self) -> bool:
+        """A cron line naming a date no month has ('0 0 31 2 *'): the digest never goes out."""
+        if self.kind != "cron" or self.cron is None:
+            return False
+        from apscheduler.triggers.cron import CronTrigger
+
+        trigger = CronTrigger.from_crontab(self.cron, timezone="UTC")
+        # a fixed start: whether a line ever fires does not depend on today
+        return trigger.get_next_fire_time(None, datetime(2001, 1, 1, tzinfo=UTC)) is None
 
     def __str__(self) -> str:
         if self.kind == "every":
