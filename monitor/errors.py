@@ -3,6 +3,8 @@
     MonitorError                 base: a message for the user and a hint how to fix it
     ├── ConfigError              the configuration is wrong (one problem per line, dotted keys)
     ├── QueryError               a topic query does not parse (query text and position)
+    ├── StoreError               the store cannot be opened or used (redacted URL or path)
+    ├── StoreInUse               another service holds this SQLite store (store/lock.py)
     ├── FetchError               a download failed (redacted URL, error class)
     │   ├── BlockedError         refused by us: scheme or address policy, too many redirects
     │   ├── FetchTimeout         the total deadline passed
@@ -11,11 +13,25 @@
     │   └── NetworkError         connection refused, reset, DNS failure, TLS error
     ├── ParseError               the bytes are not a feed we can read (redacted URL)
     ├── ExtractError             a page gave no main text (redacted URL)
-    └── DeliveryError            a channel did not accept a digest (channel, permanent?)
+    ├── DeliveryError            a channel did not accept a digest (channel, permanent?)
+    ├── NoFeedFound              `feeds add`: no feed at or behind that URL (sources/feed_finder.py)
+    ├── UnknownFeed              a feed name or URL that is not configured (admin/feed_control.py)
+    ├── UnknownStory             a story id the store does not know (admin/story_mutes.py)
+    ├── WeakPassword             `web set-password`: too short or empty (admin/web_password.py)
+    └── ConsoleRefused           the console will not listen as asked (console/routes.py)
 
-Third-party errors (aiohttp, feedparser, trafilatura, smtplib) are translated
-into these in the module that uses the library, so the rest of the code and
-the CLI only ever see this tree. URLs are always stored redacted.
+Third-party errors (aiohttp, feedparser, trafilatura, smtplib, SQLAlchemy) are translated
+into these in the module that uses the library, so the rest of the code and the CLI only
+ever see this tree. URLs are always stored redacted. The CLI turns them into exit codes:
+ConfigError and QueryError 2, the rest 1 (`once` gives 3 when nothing could be done).
+
+Some exceptions never leave their module and are not part of the tree: `Unsure`
+(feeds/fastpath.py: hand the document to feedparser), `NotReadable` (feeds/common.py: skip
+one item), `Refused` (http/policy.py: an address the policy blocks, raised inside aiohttp's
+resolver and translated to BlockedError), `DigestTaken` (store: another replica built that
+digest first). A `ValueError` raised in monitor/config/ is pydantic's way to reject a value
+and reaches the user as a ConfigError line; `replay` reports one per bad archive line.
+Anything else that escapes is a bug: the CLI prints it with a traceback under `-v`.
 """
 
 from __future__ import annotations
@@ -203,3 +219,7 @@ class DeliveryError(MonitorError):
         self.retry_after = retry_after
         self.stop_channel = stop_channel
         super().__init__(f"channel {channel!r}: {message}", hint=hint)
+
+
+class StoreError(MonitorError):
+    """The store cannot be opened or used as asked."""

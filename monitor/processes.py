@@ -17,6 +17,8 @@ import os
 import select
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.process import BaseProcess
 
 POLL_SECONDS = 1.0  # only where pidfd_open is missing (Linux < 5.3, other systems)
 
@@ -59,3 +61,18 @@ def _alive(pid: int) -> bool:
         except ProcessLookupError:
             return False
     return True
+
+
+def worker_processes(pool: ProcessPoolExecutor | None) -> dict[int, BaseProcess]:
+    """The pool's worker processes by pid (Python < 3.14 has no public way to reach them)."""
+    return dict(getattr(pool, "_processes", None) or {}) if pool is not None else {}
+
+
+def kill_pool(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's workers (a stuck task never returns) and wait briefly for them."""
+    processes = worker_processes(pool)
+    for process in processes.values():
+        process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes.values():
+        process.join(timeout=5)

@@ -24,7 +24,7 @@ from typing import Self
 from monitor.errors import ExtractError
 from monitor.extract.worker import DEFAULT_MAX_BYTES, Job, Result, run
 from monitor.models import Article
-from monitor.processes import watch_service, worker_context
+from monitor.processes import kill_pool, watch_service, worker_context, worker_processes
 
 Worker = Callable[[Job], Result]
 
@@ -167,9 +167,7 @@ class Extractor:
 
     def worker_pids(self) -> list[int]:
         """The process ids of the current workers (for benchmarks and tests)."""
-        pool = self._pool
-        processes = dict(getattr(pool, "_processes", None) or {}) if pool else {}
-        return [pid for pid in processes if pid is not None]
+        return [pid for pid in worker_processes(self._pool) if pid is not None]
 
     def _kill(self, pool: ProcessPoolExecutor) -> None:
         """Kill `pool`'s processes (a hung trafilatura never returns); the next call starts anew."""
@@ -178,13 +176,7 @@ class Extractor:
         if pool in self._killed:
             return
         self._killed.add(pool)
-        # Python < 3.14 has no public way to kill a pool's workers.
-        processes = dict(getattr(pool, "_processes", None) or {})
-        for process in processes.values():
-            process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes.values():
-            process.join(timeout=5)
+        kill_pool(pool)
 
     def close(self) -> None:
         """Stop the workers; an Extractor can be used again afterwards (it starts a new pool)."""

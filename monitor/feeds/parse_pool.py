@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from monitor.errors import ParseError
 from monitor.feeds.common import MAX_ENTRIES, NotReadable, ParsedFeed
 from monitor.feeds.document import parse_document
-from monitor.processes import watch_service, worker_context
+from monitor.processes import kill_pool, watch_service, worker_context
 
 _QUEUED_PER_WORKER = 2  # documents handed to the pool per worker: keeps workers busy
 
@@ -103,10 +103,4 @@ class ParsePool:
         """Kill `pool`'s processes (a stuck parse never returns); the next parse starts anew."""
         if pool is self._pool:
             self._pool = None
-        # Python < 3.14 has no public way to kill a pool's workers.
-        processes = dict(getattr(pool, "_processes", None) or {})
-        for process in processes.values():
-            process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes.values():
-            process.join(timeout=5)
+        kill_pool(pool)

@@ -13,7 +13,8 @@ process that dies frees its claims when their lease runs out. A digest takes its
 queued stories only if no other process took them first (`save_digest`).
 """
 
-from monitor.store.base import DigestTaken, StoreError, engine_url
+from monitor.errors import StoreError
+from monitor.store.base import DigestTaken, engine_url
 from monitor.store.console_reads import ConsoleReads
 from monitor.store.controls import ControlStore
 from monitor.store.deliveries import OutboxStore

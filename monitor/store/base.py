@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError
 
-from monitor.errors import MonitorError, redact_url
+from monitor.errors import StoreError, redact_url
 from monitor.store.schema import (
     MIGRATIONS,
     deliveries,
@@ -35,10 +35,6 @@ from monitor.store.schema import (
 # Advisory lock keys: replicas starting together migrate once; place stories in turn.
 _MIGRATION_LOCK = 0x6E6D_0001
 _STORY_LOCK = 0x6E6D_0002
-
-
-class StoreError(MonitorError):
-    """The store cannot be opened or used as asked."""
 
 
 class DigestTaken(Exception):
