@@ -325,8 +325,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
         return 141  # 128 + SIGPIPE, as a shell reports a command killed by it
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"{exc.source or 'config'}: {problem}", file=sys.stderr)
+        from monitor.config.locate import located_problems
+
+        for line in located_problems(exc.source, exc.problems):  # file:line: key: why
+            print(line, file=sys.stderr)
         print("fix these and run `news-monitor check`", file=sys.stderr)
         return CONFIG_ERROR
     except QueryError as exc:

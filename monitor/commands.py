@@ -35,7 +35,7 @@ from monitor.config import (
     parse_duration,
     read_settings,
 )
-from monitor.config.locate import line_in_syntax_error, line_of
+from monitor.config.locate import in_file_order, key_of
 from monitor.config_audit import audit
 from monitor.delivery.compose import build_digest, fold_stories, render
 from monitor.delivery.outbox import with_other_reports
@@ -94,17 +94,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         settings = read_settings(args.config)
     except ConfigError as exc:
-        errors = _in_file_order(where, text, exc.problems)
+        errors = in_file_order(where, text, exc.problems)
     else:
         findings = audit(settings, datetime.now(UTC))
         found = {f.key for f in findings}
-        errors = [p for p in cross_check(settings) if _key_of(p) not in found]
+        errors = [p for p in cross_check(settings) if key_of(p) not in found]
         errors += query_problems(settings)
         errors += [str(f) for f in findings if not f.warning]
         warnings = [str(f) for f in findings if f.warning]
         errors, warnings = (
-            _in_file_order(where, text, errors),
-            _in_file_order(where, text, warnings),
+            in_file_order(where, text, errors),
+            in_file_order(where, text, warnings),
         )
     for problem in errors + warnings:  # each kind in the order of the file
         print(problem)
@@ -119,20 +119,6 @@ def cmd_check(args: argparse.Namespace) -> int:
             + (f", {len(warnings)} warnings)" if warnings else ")")
         )
     return OK
-
-
-def _key_of(problem: str) -> str:
-    return problem.split(": ", 1)[0]
-
-
-def _in_file_order(where: str, text: str, problems: Sequence[str]) -> list[str]:
-    """Each problem as `file:line: key: …` (`file: key: …` when the line is unknown), by line."""
-    located = []
-    for problem in problems:
-        key = _key_of(problem)
-        line = line_in_syntax_error(problem) if key == "(file)" else line_of(text, key)
-        located.append((line or 0, f"{where}:{line}: {problem}" if line else f"{where}: {problem}"))
-    return [text for _, text in sorted(located, key=lambda pair: pair[0])]
 
 
 def cmd_init(args: argparse.Namespace) -> int:

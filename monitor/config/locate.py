@@ -10,6 +10,8 @@ none.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from pathlib import Path
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _ASSIGN = re.compile(r"""^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
@@ -78,3 +80,29 @@ def line_in_syntax_error(message: str) -> int | None:
     """The line tomllib names in a syntax error: '... (at line 3, column 7)'."""
     match = _LINE_IN_ERROR.search(message)
     return int(match.group(1)) if match else None
+
+
+def key_of(problem: str) -> str:
+    """The dotted key a problem line starts with (`feeds[0].url: ...` -> `feeds[0].url`)."""
+    return problem.split(": ", 1)[0]
+
+
+def in_file_order(where: str, text: str, problems: Sequence[str]) -> list[str]:
+    """Each problem as `file:line: key: …` (`file: key: …` when the line is unknown), by line."""
+    located = []
+    for problem in problems:
+        key = key_of(problem)
+        line = line_in_syntax_error(problem) if key == "(file)" else line_of(text, key)
+        located.append((line or 0, f"{where}:{line}: {problem}" if line else f"{where}: {problem}"))
+    return [text for _, text in sorted(located, key=lambda pair: pair[0])]
+
+
+def located_problems(source: str | None, problems: Sequence[str]) -> list[str]:
+    """`problems` of the config file `source` (None: no file) as `file:line: key: …` lines."""
+    if source is None:
+        return [f"config: {problem}" for problem in problems]
+    try:
+        text = Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""  # the problems say why the file cannot be read
+    return in_file_order(source, text, problems)
