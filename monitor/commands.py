@@ -88,7 +88,33 @@ def cmd_once(args: argparse.Namespace) -> int:
     progress = _progress_bar if sys.stderr.isatty() and len(settings.feeds) > 1 else None
     if progress is not None and not args.verbose:
         logging.getLogger().setLevel(logging.WARNING)  # the bar replaces per-feed info lines
-    report = asyncio.run(once(settings, progress=progress))
+    signals: list[int] = []
+
+    async def main() -> CycleReport:
+        # SIGTERM (cron timeout, systemd) or Ctrl-C: finish what is being saved, then stop
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def stopping(sig: int) -> None:
+            signals.append(sig)
+            stop.set()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping, sig)
+        return await once(settings, progress=progress, stop=stop)
+
+    report = asyncio.run(main())
+    if signals:
+        name = signal.Signals(signals[0]).name
+        polled = len(report.polls)
+        print(
+            f"\nstopped by {name}: {polled} feeds polled and saved, {report.left} left for "
+            "the next run; nothing sent this time (what is queued waits)"
+            if report.stopped
+            else f"\nstopped by {name} after the cycle's work was done",
+            file=sys.stderr,
+        )
+        return 128 + signals[0]
     print(_summary(report))
     return 0
 

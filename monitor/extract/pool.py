@@ -24,7 +24,7 @@ from typing import Self
 from monitor.errors import ExtractError
 from monitor.extract.worker import DEFAULT_MAX_BYTES, Job, Result, run
 from monitor.models import Article
-from monitor.processes import worker_context
+from monitor.processes import ignore_interrupts, worker_context
 
 Worker = Callable[[Job], Result]
 
@@ -135,6 +135,7 @@ class Extractor:
                 max_workers=self.workers,
                 mp_context=worker_context("monitor.extract.worker"),
                 max_tasks_per_child=self.recycle_every or None,
+                initializer=ignore_interrupts,
             )
             self._pool_ready = self._pool.submit(_ready)
         pool, ready = self._pool, self._pool_ready

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from monitor.errors import ParseError
 from monitor.feeds.common import MAX_ENTRIES, NotReadable, ParsedFeed
 from monitor.feeds.document import parse_document
-from monitor.processes import worker_context
+from monitor.processes import ignore_interrupts, worker_context
 
 _QUEUED_PER_WORKER = 2  # documents handed to the pool per worker: keeps workers busy
 
@@ -85,7 +85,9 @@ class ParsePool:
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=worker_context("monitor.feeds.document")
+                max_workers=self.workers,
+                mp_context=worker_context("monitor.feeds.document"),
+                initializer=ignore_interrupts,
             )
         return self._pool
 
