@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 Progress = Callable[[int, int], None]  # (feeds done, feeds in all)
 DEFAULT_CHANNEL = "files"
+_FEEDS_PER_CONNECTION = 2  # feeds polled at once per fetch.max_connections
 
 
 def utc_now() -> datetime:
@@ -228,8 +229,13 @@ class Runtime:
                 )
             return [c for c in claimed if c.url in by_url]
 
+        # Feeds polled at once: enough to keep every connection busy, few enough that the
+        # documents and pages they hold stay bounded (SQLite claims every due feed at once).
+        polling = asyncio.Semaphore(_FEEDS_PER_CONNECTION * self.settings.fetch.max_connections)
+
         async def poll_one(claimed: ClaimedFeed) -> PollReport:
             nonlocal done
+            await polling.acquire()
             feed = by_url[claimed.url]
             holding = asyncio.create_task(self._hold_claim(feed.url))
             try:
@@ -241,6 +247,7 @@ class Runtime:
                 log.exception("poll failed feed_url=%s", redact_url(feed.url))
                 return PollReport(feed.url, error=f"internal error: {type(exc).__name__}")
             finally:
+                polling.release()
                 holding.cancel()
                 done += 1
                 if progress is not None:
