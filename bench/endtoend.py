@@ -43,11 +43,17 @@ from bench.fetch import farm_call, run_rss2email
 NEWS_MONITOR = str(Path(sys.executable).with_name("news-monitor"))
 
 
+# As users write them: one part in everyday words (like "summit OR meeting"), which most
+# entries carry, and two in the words of the story's theme.
+_EVERYDAY = [("talks", "deal"), ("market", "trade"), ("report", "data"), ("research", "space")]
+_EVERYDAY.append(("court", "police"))
+
+
 def topic_queries() -> dict[str, str]:
-    """Five topics, each on one theme: two parts of two words and one of a single word."""
+    """Five topics, each on one theme: a part in everyday words, two in the theme's."""
     return {
-        f"theme-{k}": f"({w[0]} OR {w[1]}) AND ({w[2]} OR {w[3]}) AND {w[4]}"
-        for k, w in enumerate(THEMES[:5])
+        f"theme-{k}": f"({w[0]} OR {w[1]}) AND ({common[0]} OR {common[1]}) AND {w[4]}"
+        for k, (w, common) in enumerate(zip(THEMES[:5], _EVERYDAY, strict=True))
     }
 
 
