@@ -11,7 +11,11 @@ find), and recall against the event labels.
     loosely   the old rule: a page for every entry that shares one word with a topic
     promising half of what the query requires held by the title and summary
 
-    python -m bench.candidates [--summary-chars 300]
+`--farm N` runs the same comparison on the entries of bench/farm.py's `--news` farm (N
+feeds, every entry, as a first poll without backlog would see them) with bench/endtoend.py's
+five topics: the page text is the farm's own.
+
+    python -m bench.candidates [--summary-chars 300] [--farm 1000]
 """
 
 from __future__ import annotations
@@ -55,10 +59,52 @@ def summary_of(text: str, chars: int) -> str:
     return out[: chars * 2]
 
 
+def farm_items(feeds: int) -> list[tuple[Document, Document]]:
+    """(entry, article) documents of every entry of the --news farm's feeds."""
+    from bench.farm import _news_entry, entry_count
+
+    tags = re.compile(r"<[^>]+>")
+    items = []
+    for i in range(feeds):
+        for n in range(entry_count(i)):
+            title, summary, rest = _news_entry(i, n)
+            text = tags.sub(" ", summary)
+            items.append((Document(title, text), Document(title, text + tags.sub(" ", rest))))
+    return items
+
+
+def compare_on_farm(feeds: int) -> None:
+    from bench.endtoend import topic_queries
+
+    queries = {name: compile_query(q) for name, q in topic_queries().items()}
+    index = TopicIndex(queries)
+    items = farm_items(feeds)
+    truth = sum(1 for _, full in items for q in queries.values() if q.match(full))
+    print(f"farm: {feeds} feeds, {len(items)} entries, 5 topics; matches on the pages: {truth}\n")
+    print("| rule | pages fetched | matches confirmed | pages per match | recall |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for rule in ("loosely", "promising"):
+        fetched = found = 0
+        for entry, full in items:
+            selected = set(index.match(entry))
+            wider = set(getattr(index, rule)(entry)) - selected
+            if selected or wider:
+                fetched += 1
+                found += sum(1 for n in selected | wider if queries[n].match(full))
+        print(
+            f"| {rule} | {fetched} | {found} | {fetched / max(found, 1):.2f} | "
+            f"{found / max(truth, 1):.0%} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--summary-chars", type=int, default=300)
+    parser.add_argument("--farm", type=int, default=0, help="the --news farm's N feeds instead")
     args = parser.parse_args()
+    if args.farm:
+        compare_on_farm(args.farm)
+        return
     records = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines()]
     queries = {name: compile_query(q) for name, q in TOPICS.items()}
     index = TopicIndex(queries)

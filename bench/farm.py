@@ -8,6 +8,13 @@ feeds fails (HTTP 500). The farm has generations: `POST /_generation?n=k` makes 
 feeds (chosen by a seeded RNG, the same in every run) publish one new entry per generation.
 `GET /_stats` gives requests, 304s, errors and body bytes since `POST /_stats/reset`.
 
+`--news` keeps 20-50 entries a feed but makes them news a topic can be about: most entries
+have a theme (THEMES: a few words that go together, as the words of one story do), its
+words spread over the title, the summary and more of them in the article page, which the
+farm serves itself (`/article/<i>/<n>.html`); entries are dated back from the farm's start
+(the newest an hour old, then every 3 hours), and new ones after it. bench/endtoend.py
+writes its topics over these themes.
+
 `--small` serves 3-6 short entries per feed whose links are article pages on the farm itself
 (`/article/<i>/<n>.html`), so parsing stays cheap and nothing leaves loopback; with
 `--match-share`, that share of entries (fixed per entry) carries the word MATCH_WORD and
@@ -43,6 +50,21 @@ WORDS = [
 ]
 BASE_TIME = datetime(2025, 1, 1, tzinfo=UTC)
 MATCH_WORD = "zephyr"  # in no entry unless chosen by --match-share; a topic's query
+# --news: words that go together; no theme shares a word with another or with WORDS
+THEMES = [
+    ("ceasefire", "hostage", "negotiator", "truce", "corridor"),
+    ("refinery", "pipeline", "barrel", "crude", "tanker"),
+    ("drought", "harvest", "locust", "irrigation", "famine"),
+    ("satellite", "rocket", "orbit", "telescope", "launchpad"),
+    ("merger", "shareholder", "takeover", "antitrust", "acquisition"),
+    ("lithium", "battery", "cobalt", "mine", "smelter"),
+    ("glacier", "permafrost", "iceberg", "thaw", "arctic"),
+    ("ransomware", "hacker", "breach", "malware", "outage"),
+    ("verdict", "jury", "appeal", "prosecutor", "testimony"),
+    ("stadium", "olympics", "athlete", "medal", "doping"),
+    ("mortgage", "landlord", "tenant", "eviction", "rent"),
+    ("earthquake", "aftershock", "tsunami", "rubble", "magnitude"),
+]
 
 
 def feed_url(i: int, *, hosts: int, port: int) -> str:
@@ -96,8 +118,43 @@ def _small_entry(i: int, n: int, match_share: float) -> tuple[str, str]:
     return title, para
 
 
-def article_page(i: int, n: int, match_share: float) -> bytes:
-    """The farm's own page behind entry n of feed i (--small)."""
+def _news_entry(i: int, n: int) -> tuple[str, str, str]:
+    """Entry n of feed i with --news: title, summary paragraphs, the page's further ones."""
+    rng = random.Random(i * 100_003 + n)
+    words = [_text(rng, 25) for _ in range(7)]
+    title = _text(rng, 8)
+    if rng.random() < 0.6:  # a themed story: its words in the title, summary and page
+        theme = rng.choice(THEMES)
+        title = f"{title} {rng.choice(theme)}"
+        for k in range(3):
+            words[k] = f"{words[k]} {rng.choice(theme)}"
+        for k in range(3, 7):
+            words[k] = f"{words[k]} {rng.choice(theme)}"
+    words[6] = f"{words[6]} {rng.choice(rng.choice(THEMES))}"  # a stray word of any theme
+    summary = "".join(f"<p>{w.capitalize()}.</p>" for w in words[:3])
+    rest = "".join(f"<p>{w.capitalize()}.</p>" for w in words[3:])
+    return title.capitalize(), summary, rest
+
+
+# what surrounds an article on a real news page (about 50 kB): scripts, styles, menus
+_FURNITURE_HEAD = (
+    "<style>" + "".join(f".c{k}{{margin:{k}px;color:#{k:06x}}}" for k in range(400)) + "</style>"
+    "<script>"
+    + "".join(f"var t{k}=function(a){{return a*{k}+1}};" for k in range(600))
+    + "</script>"
+)
+_FURNITURE_NAV = "".join(f'<a href="/section/{k}">Section {k}</a> ' for k in range(300))
+
+
+def article_page(i: int, n: int, match_share: float, *, news: bool = False) -> bytes:
+    """The farm's own page behind entry n of feed i (--small, --news)."""
+    if news:
+        title, summary, rest = _news_entry(i, n)
+        return (
+            f"<!doctype html><html><head><title>{title}</title>{_FURNITURE_HEAD}</head><body>"
+            f"<nav>{_FURNITURE_NAV}</nav><article><h1>{title}</h1>{summary}{rest}"
+            f"</article><footer>Site {i} news</footer></body></html>"
+        ).encode()
     title, para = _small_entry(i, n, match_share)
     return (
         f"<!doctype html><html><head><title>{title}</title></head><body><article>"
@@ -112,10 +169,12 @@ def feed_body(
     small: bool = False,
     match_share: float = 0.0,
     link_base: str = "",
+    news_from: datetime | None = None,
 ) -> bytes:
     """Feed i after it has published `published` extra entries (0 at generation 0).
 
     `small`: 3-6 short entries linking to `link_base`/article/<i>/<n>.html (the farm itself).
+    `news_from`: --news entries, linking there too, dated back from this time.
     """
     count = small_entry_count(i) if small else entry_count(i)
     items = []
@@ -125,6 +184,10 @@ def feed_body(
         if small:
             title, para = _small_entry(i, n, match_share)
             link = f"{link_base}/article/{i}/{n}.html"
+        elif news_from is not None:
+            title, para, _ = _news_entry(i, n)
+            link = f"{link_base}/article/{i}/{n}.html"
+            when = news_from + timedelta(hours=3 * (n - count + 1) - 1, minutes=-(i % 60))
         else:
             title = _text(rng, 8).capitalize()
             para = " ".join(f"<p>{_text(rng, 25)}.</p>" for _ in range(3))
@@ -175,6 +238,7 @@ class Farm:
         hosts: int = 50,
         port: int = 8900,
         keep_log: bool = False,
+        news: bool = False,
     ) -> None:
         self.feeds = feeds
         self.changed = changed
@@ -186,6 +250,7 @@ class Farm:
         self.hosts = hosts
         self.port = port
         self.keep_log = keep_log
+        self.news_from = datetime.now(UTC).replace(microsecond=0) if news else None
         self.log: list[tuple[float, int, str, float]] = []  # (time.time(), feed, UA, delay)
         self.published = [0] * feeds
         self.cache: dict[int, tuple[str, bytes]] = {}
@@ -199,7 +264,12 @@ class Farm:
         if cached is None or cached[0] != tag:
             base = feed_url(i, hosts=self.hosts, port=self.port).split("/feed/")[0]
             body = feed_body(
-                i, version, small=self.small, match_share=self.match_share, link_base=base
+                i,
+                version,
+                small=self.small,
+                match_share=self.match_share,
+                link_base=base,
+                news_from=self.news_from,
             )
             cached = (tag, body)
             self.cache[i] = cached
@@ -235,7 +305,7 @@ class Farm:
         self.stats["articles"] += 1
         if i >= self.feeds:
             return web.Response(status=404)
-        page = article_page(i, n, self.match_share)
+        page = article_page(i, n, self.match_share, news=self.news_from is not None)
         return web.Response(body=page, headers={"Content-Type": "text/html; charset=utf-8"})
 
     async def get_log(self, request: web.Request) -> web.Response:
@@ -295,6 +365,7 @@ async def serve(args: argparse.Namespace) -> None:
         hosts=args.hosts,
         port=args.port,
         keep_log=args.log,
+        news=args.news,
     )
     app = web.Application()
     app.router.add_get("/feed/{i:\\d+}.xml", farm.feed)
@@ -332,6 +403,9 @@ def main() -> None:
         type=float,
         default=0.0,
         help=f"share of entries carrying {MATCH_WORD!r} (with --small)",
+    )
+    parser.add_argument(
+        "--news", action="store_true", help="themed, recently dated entries with farm pages"
     )
     parser.add_argument("--log", action="store_true", help="keep every feed request for /_log")
     args = parser.parse_args()

@@ -180,13 +180,39 @@ def cmd_once(args: argparse.Namespace) -> int:
         progress = _progress_bar
         if not args.verbose:
             logging.getLogger().setLevel(logging.WARNING)  # the bar replaces per-feed lines
+    signals: list[int] = []
+
+    async def main() -> CycleReport:
+        # SIGTERM (cron timeout, systemd) or Ctrl-C: finish what is being saved, then stop
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def stopping(sig: int) -> None:
+            signals.append(sig)
+            stop.set()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping, sig)
+        return await once(settings, progress=progress, stop=stop)
+
     try:
-        report = asyncio.run(once(settings, progress=progress))
+        report = asyncio.run(main())
     except StoreError as exc:  # no state to read or write: nothing could be polled
         if args.verbose:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return NOTHING_DONE
+    if signals:
+        name = signal.Signals(signals[0]).name
+        polled = len(report.polls)
+        print(
+            f"\nstopped by {name}: {polled} feeds polled and saved, {report.left} left for "
+            "the next run; nothing sent this time (what is queued waits)"
+            if report.stopped
+            else f"\nstopped by {name} after the cycle's work was done",
+            file=sys.stderr,
+        )
+        return 128 + signals[0]
     if not args.quiet:
         print(_summary(report))
     elif problems := _problems(report):

@@ -8,6 +8,7 @@ the feed is retried later with backoff.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -40,6 +41,7 @@ from monitor.urls import canonical_url
 
 log = logging.getLogger(__name__)
 
+_PAGES_PER_FEED = 4  # pages of one feed fetched and extracted at once
 _PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 _FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
@@ -167,9 +169,16 @@ class Pipeline:
         split = split_backlog(new, since, undated_is_news=not first_read)
         candidates = []
         if self.topics:
-            candidates = [
-                c for entry in split.news if (c := await self._matches(entry, source, now))
-            ]
+            # a few pages of this feed at a time: their latencies overlap, and a feed holds
+            # at most _PAGES_PER_FEED pages in memory while they wait for extraction
+            slots = asyncio.Semaphore(_PAGES_PER_FEED)
+
+            async def matched(entry: Entry) -> tuple[StoryArticle, list[Match]] | None:
+                async with slots:
+                    return await self._matches(entry, source, now)
+
+            found_each = await asyncio.gather(*(matched(entry) for entry in split.news))
+            candidates = [c for c in found_each if c]  # in feed order, for story placement
         dates = [entry.published for entry in parsed.entries]
         hint = document_hint(ttl_minutes=parsed.ttl, published=dates, now=now, rules=rules)
         done = self._success_state(

@@ -15,6 +15,7 @@ import multiprocessing
 import multiprocessing.context
 import os
 import select
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -37,7 +38,11 @@ def worker_context(preload: str) -> multiprocessing.context.BaseContext:
 
 
 def watch_service(pid: int) -> None:
-    """Pool initializer: exit this worker as soon as process `pid` (the service) ends."""
+    """Pool initializer: exit this worker as soon as process `pid` (the service) ends; leave
+    Ctrl-C to the parent, which stops its pools itself once the work in hand is saved (a
+    terminal sends SIGINT to the whole process group, and a worker interrupted mid-page
+    would print a traceback and break its pool; SIGTERM still ends a worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_when_gone, args=(pid,), name="watch-service", daemon=True).start()
 
 

@@ -61,7 +61,12 @@ class FetchSettings(_Section):
     connect_timeout: Duration = Field(timedelta(seconds=10), description="deadline to connect")
     max_bytes: int = Field(5_000_000, gt=0, description="cap on a decoded response body")
     max_redirects: int = Field(5, ge=0, le=20, description="redirects followed per request")
-    max_connections: int = Field(50, gt=0, description="concurrent requests in all")
+    max_connections: int = Field(
+        50,
+        gt=0,
+        description="concurrent requests in all; twice as many feeds are polled at once, "
+        "which bounds the documents and pages a cycle holds in memory",
+    )
     max_per_host: int = Field(4, gt=0, description="concurrent requests per host")
     user_agent: str = Field("news-monitor/0.1", description="User-Agent header sent")
     max_entries: int = Field(

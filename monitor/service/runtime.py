@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
+from typing import Any
 
 from aiohttp.web import Application, AppRunner
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -54,6 +55,7 @@ Clock = Callable[[], datetime]
 Progress = Callable[[int, int], None]  # (feeds done, feeds in all)
 ListenerExtension = Callable[[Application, "Runtime", Liveness], object]
 DEFAULT_CHANNEL = "files"
+_FEEDS_PER_CONNECTION = 2  # feeds polled at once per fetch.max_connections
 
 
 def utc_now() -> datetime:
@@ -87,6 +89,8 @@ class CycleReport:
     polls: list[PollReport]
     digests: list[str]
     delivery: DrainReport
+    stopped: bool = False  # asked to stop before the cycle's end: `left` feeds not polled
+    left: int = 0
 
 
 class Runtime:
@@ -238,8 +242,18 @@ class Runtime:
         if self.lock is not None:
             self.lock.release()
 
-    async def poll(self, *, only_due: bool, progress: Progress | None = None) -> list[PollReport]:
+    async def poll(
+        self,
+        *,
+        only_due: bool,
+        progress: Progress | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> list[PollReport]:
         """Poll the due feeds (or all) concurrently; `progress(done, total)` after each.
+
+        When `stop` is set, no feed is claimed any more and the polls in flight are
+        cancelled at their next wait: a feed being saved is saved (that step does not
+        wait), the others keep their old state and are polled by the next cycle.
 
         Feeds are claimed before they are polled, so replicas sharing a PostgreSQL
         store split them: `store.claim_batch` at a time, more as those finish. On
@@ -274,8 +288,13 @@ class Runtime:
                 )
             return [c for c in claimed if c.url in by_url]
 
+        # Feeds polled at once: enough to keep every connection busy, few enough that the
+        # documents and pages they hold stay bounded (SQLite claims every due feed at once).
+        polling = asyncio.Semaphore(_FEEDS_PER_CONNECTION * self.settings.fetch.max_connections)
+
         async def poll_one(claimed: ClaimedFeed) -> PollReport:
             nonlocal done
+            await polling.acquire()
             feed = by_url[claimed.url]
             holding = asyncio.create_task(self._hold_claim(feed.url))
             try:
@@ -287,6 +306,7 @@ class Runtime:
                 log.exception("poll failed feed_url=%s", redact_url(feed.url))
                 return PollReport(feed.url, error=f"internal error: {type(exc).__name__}")
             finally:
+                polling.release()
                 holding.cancel()
                 done += 1
                 if progress is not None:
@@ -296,17 +316,29 @@ class Runtime:
         running: set[asyncio.Task[PollReport]] = set()
         total, more = 0, True
         refill = 1 if batch is None else max(1, batch // 2)  # fewer, larger claims
-        while True:
-            room = None if batch is None else batch - len(running)
-            if more and (room is None or room >= refill):
-                claimed = claim(room)
-                more = bool(claimed) and batch is not None
-                total += len(claimed)
-                running |= {asyncio.create_task(poll_one(c)) for c in claimed}
-            if not running:
-                break
-            finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            reports += [task.result() for task in finished]
+        stopping = asyncio.ensure_future((stop or asyncio.Event()).wait())
+        try:
+            while not stopping.done():
+                room = None if batch is None else batch - len(running)
+                if more and (room is None or room >= refill):
+                    claimed = claim(room)
+                    more = bool(claimed) and batch is not None
+                    total += len(claimed)
+                    running |= {asyncio.create_task(poll_one(c)) for c in claimed}
+                if not running:
+                    break
+                waiting: set[asyncio.Future[Any]] = {*running, stopping}
+                finished, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                reports += [task.result() for task in running if task in finished]
+                running = {task for task in running if task not in finished}
+        finally:
+            stopping.cancel()
+        if running:  # stopped: the feeds in flight give up at their next wait
+            for task in running:
+                task.cancel()
+            await asyncio.wait(running)
+            reports += [t.result() for t in running if not t.cancelled() and not t.exception()]
+            self.store.release_feed_claims(self.owner)
         order = {url: i for i, url in enumerate(by_url)}
         return sorted(reports, key=lambda report: order[report.url])
 
@@ -345,13 +377,23 @@ class Runtime:
         return keys, report
 
     async def cycle(
-        self, *, only_due: bool, ignore_backoff: bool, progress: Progress | None = None
+        self,
+        *,
+        only_due: bool,
+        ignore_backoff: bool,
+        progress: Progress | None = None,
+        stop: asyncio.Event | None = None,
     ) -> CycleReport:
-        polls = await self.poll(only_due=only_due, progress=progress)
+        """Poll, then queue and send what is due; with `stop` set, end after the polls
+        in flight (nothing is sent: what was queued waits for the next cycle)."""
+        polls = await self.poll(only_due=only_due, progress=progress, stop=stop)
         if any(p.new_entries for p in polls):
             self.save_stories()
         if any(p.matches for p in polls):
             self.publish_atom()
+        if stop is not None and stop.is_set():
+            left = len(self.settings.feeds) - len(polls) if not only_due else 0
+            return CycleReport(polls, [], DrainReport(), stopped=True, left=left)
         keys, report = await self.deliver(ignore_backoff=ignore_backoff)
         result = CycleReport(polls, keys, report)
         self.count(result)
@@ -377,11 +419,21 @@ class Runtime:
 
 
 async def once(
-    settings: Settings, *, clock: Clock = utc_now, progress: Progress | None = None
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    progress: Progress | None = None,
+    stop: asyncio.Event | None = None,
 ) -> CycleReport:
-    """Poll every feed once, process, send what is due (every pending delivery is tried)."""
+    """Poll every feed once, process, send what is due (every pending delivery is tried).
+
+    `stop` set (a signal): the cycle ends early, see `Runtime.cycle`; every worker
+    process is stopped on the way out.
+    """
     async with Runtime(settings, clock=clock) as runtime:
-        return await runtime.cycle(only_due=False, ignore_backoff=True, progress=progress)
+        return await runtime.cycle(
+            only_due=False, ignore_backoff=True, progress=progress, stop=stop
+        )
 
 
 async def serve(

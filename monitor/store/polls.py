@@ -120,6 +120,15 @@ class PollStore(StoreBase):
         claimed = [ClaimedFeed(_feed_state(row), _hint(row)) for row in rows]
         return sorted(claimed, key=lambda c: (c.state.next_check or never, spread[c.url]))
 
+    def release_feed_claims(self, owner: str) -> None:
+        """End `owner`'s claims on feeds it will not poll after all (it is stopping)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(feeds)
+                .where(feeds.c.claimed_by == owner)
+                .values(claimed_by=None, claim_until=None)
+            )
+
     def extend_claim(self, url: str, owner: str, until: datetime) -> bool:
         """Hold `owner`'s claim on the feed until `until`; False if the claim is gone."""
         with self.engine.begin() as conn:
