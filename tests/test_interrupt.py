@@ -35,7 +35,7 @@ timeout = "60s"
 workers = 1
 [service]
 data_dir = "{tmp_path}/data"
-backlog = "36500d"  # the seed story is from 2018: news here
+backlog = "all"  # the seed story is from 2018: news here
 [[topics]]
 name = "summit"
 query = "Putin AND Trump"
