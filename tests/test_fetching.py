@@ -23,8 +23,7 @@ from monitor.models import FeedState
 from monitor.pipeline import Pipeline, PollReport
 from monitor.poll_schedule import Rules
 from monitor.store import Store
-from tests.servers import LoopbackHTTPServer, Reply, Request
-from tests.test_http import gzip_bomb, raw_server
+from tests.servers import LoopbackHTTPServer, Reply, Request, gzip_bomb, raw_server
 
 T = TypeVar("T")
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -71,14 +70,6 @@ def refused_server() -> Iterator[LoopbackHTTPServer]:
     server = LoopbackHTTPServer()
     yield server
     server.close()
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    store = Store(store_url)
-    store.migrate()
-    yield store
-    store.close()
 
 
 def settings(**overrides: Any) -> FetchSettings:

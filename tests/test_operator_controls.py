@@ -24,8 +24,8 @@ from monitor.service.runtime import Runtime
 from monitor.store import Store
 from monitor.store.lock import InstanceLock
 from monitor.store.schema import feeds, matches
+from tests.scenario import serve_seed, write_config
 from tests.servers import LoopbackHTTPServer
-from tests.test_end_to_end import serve_seed, write_config
 
 COMMENTED = "# my own note on this feed\n"
 

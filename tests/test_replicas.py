@@ -24,8 +24,7 @@ from monitor.store import ClaimedFeed, DigestTaken, Store, StoreError
 from monitor.store.lock import StoreInUse
 from monitor.stories import StoryArticle
 from monitor.story_sync import SharedStories
-from tests.test_digest import match, topic
-from tests.test_outbox import NOW
+from tests.factories import NOW, match, topic
 
 LEASE = timedelta(minutes=15)
 

@@ -21,8 +21,8 @@ import pytest
 
 from monitor.cli import main
 from monitor.errors import redact_text, redact_url
+from tests.scenario import ARTICLE_PATH, SEED, seed_feed, write_config
 from tests.servers import LoopbackHTTPServer, Reply, free_port
-from tests.test_end_to_end import ARTICLE_PATH, SEED, seed_feed, write_config
 
 SECRETS = ("FEEDPASS", "FEEDTOKEN", "PAGEKEY", "HOOKPASS", "HOOKSIG", "STOREPASS")
 

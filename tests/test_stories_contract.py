@@ -18,8 +18,8 @@ import pytest
 
 from monitor.config import load_settings
 from monitor.service.runtime import CycleReport, once
+from tests.scenario import TOPIC_QUERY, write_config
 from tests.servers import LoopbackHTTPServer, Reply
-from tests.test_end_to_end import TOPIC_QUERY, write_config
 
 pytestmark = pytest.mark.slow
 
