@@ -8,6 +8,7 @@ the feed is retried later with backoff.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -22,7 +23,7 @@ from monitor.extract import Extractor, better_text, check_date, page_words
 from monitor.feeds import ParsePool, parse_feed
 from monitor.http import HttpClient
 from monitor.models import Article, Entry, FeedState, Match, Response
-from monitor.placement import place
+from monitor.placement import Candidate, place
 from monitor.poll_schedule import (
     Rng,
     Rules,
@@ -33,7 +34,8 @@ from monitor.poll_schedule import (
 )
 from monitor.query import Document, Explanation, Query, TopicIndex
 from monitor.source_names import source_name
-from monitor.store import ClaimedFeed, Store
+from monitor.store import ClaimedFeed
+from monitor.store.interfaces import PollRecords
 from monitor.stories import StoryArticle, StoryBook
 from monitor.story_sync import SharedStories
 from monitor.urls import canonical_url
@@ -91,7 +93,7 @@ class PollReport:
 class Pipeline:
     """What a poll needs, built once by the service."""
 
-    store: Store
+    store: PollRecords
     http: HttpClient
     extractor: Extractor
     topics: Mapping[str, WatchedTopic]  # by name
@@ -125,7 +127,7 @@ class Pipeline:
         if claimed is not None:
             stored, hint = claimed.state, claimed.hint
         else:
-            stored, hint = self.store.feed_schedule(feed.url)
+            stored, hint = await asyncio.to_thread(self.store.feed_schedule, feed.url)
         state = replace(stored, last_checked=now)
         interval = feed.interval or rules.default_interval
         try:
@@ -133,11 +135,11 @@ class Pipeline:
                 feed.url, etag=state.etag, last_modified=state.last_modified, accept=_FEED_ACCEPT
             )
         except FetchError as exc:
-            return self._failed(
+            return await self._failed(
                 state, exc, exc.error_class, interval, now, exc.retry_after, rules=rules, rng=rng
             )
         if response.not_modified:  # nothing to parse: only the timers move
-            self._succeeded(
+            await self._succeeded(
                 state, response, now, interval=interval, hint=hint, rules=rules, rng=rng
             )
             return PollReport(feed.url, not_modified=True)
@@ -149,7 +151,7 @@ class Pipeline:
                     response.body, url=response.url, headers=response.headers
                 )
         except ParseError as exc:
-            return self._failed(
+            return await self._failed(
                 state, exc, exc.error_class, interval, now, None, rules=rules, rng=rng
             )
         if parsed.warning:
@@ -160,7 +162,9 @@ class Pipeline:
             )
         source = source_name(feed.name, parsed.title, feed.url)
         first_read = state.last_success is None  # entries are only stored after a success
-        new = self.store.unseen(feed.url, parsed.entries, first_read=first_read)
+        new = await asyncio.to_thread(
+            self.store.unseen, feed.url, parsed.entries, first_read=first_read
+        )
         backlog = feed.backlog if feed.backlog is not None else self.backlog
         everything = backlog is None or backlog >= ALL_BACKLOG  # backlog = "all"
         since = None if backlog is None or everything else news_since(stored, now, backlog)
@@ -175,16 +179,14 @@ class Pipeline:
         done = self._success_state(
             state, response, now, interval=interval, hint=hint, rules=rules, rng=rng
         )
-        with self._stories(now, bool(candidates)) as book:
-            found = place(book, candidates, now)
-            # entries, matches and the feed's new state in one transaction
-            added = self.store.record_entries(
-                new,
-                found,
-                now,
-                self.routes,
-                feed=(done, parsed.title, hint or timedelta(0)),  # 0 forgets an old hint
-            )
+        # in a thread: the story lock and the store may wait, other feeds' polls go on
+        found, added = await asyncio.to_thread(
+            self._place_and_record,
+            new,
+            candidates,
+            now,
+            feed=(done, parsed.title, hint or timedelta(0)),  # 0 forgets an old hint
+        )
         log.info(
             "feed polled feed_url=%s entries=%d new=%d backlog=%d matches=%d",
             redact_url(feed.url),
@@ -201,6 +203,20 @@ class Pipeline:
             developments=sum(m.story_kind == "development" for m in found),
             backlog=len(split.backlog),
         )
+
+    def _place_and_record(
+        self,
+        new: Sequence[Entry],
+        candidates: Sequence[Candidate],
+        now: datetime,
+        *,
+        feed: tuple[FeedState, str | None, timedelta | None],
+    ) -> tuple[list[Match], int]:
+        """Place the candidates in their stories and record the entries, the matches and
+        the feed's new state in one transaction, under the story lock; blocking."""
+        with self._stories(now, bool(candidates)) as book:
+            found = place(book, candidates, now)
+            return found, self.store.record_entries(new, found, now, self.routes, feed=feed)
 
     def _stories(self, now: datetime, needed: bool) -> AbstractContextManager[StoryBook | None]:
         """The story book to place articles in, up to date and saved after (None: no book)."""
@@ -334,7 +350,7 @@ class Pipeline:
             log.warning("page gave no article url=%s reason=%s error=%s", exc.url, exc.reason, exc)
             return None, _FALLBACK_NOTES.get(exc.reason, _FALLBACK_NOTES["no main text"])
 
-    def _succeeded(
+    async def _succeeded(
         self,
         state: FeedState,
         response: Response,
@@ -348,7 +364,8 @@ class Pipeline:
         remember_hint: bool = False,
     ) -> None:
         """Record a 200 or 304: validators kept, failures reset, next check per the rules."""
-        self.store.save_feed_state(
+        await asyncio.to_thread(
+            self.store.save_feed_state,
             self._success_state(
                 state, response, now, interval=interval, hint=hint, rules=rules, rng=rng
             ),
@@ -382,7 +399,7 @@ class Pipeline:
             next_check=next_check,
         )
 
-    def _failed(
+    async def _failed(
         self,
         state: FeedState,
         error: Exception,
@@ -405,14 +422,15 @@ class Pipeline:
             rules=rules,
             rng=rng or default_rng(),
         )
-        self.store.save_feed_state(
+        await asyncio.to_thread(
+            self.store.save_feed_state,
             replace(
                 state,
                 last_error=str(error),
                 last_error_class=str(error_class),
                 consecutive_failures=failures,
                 next_check=next_check,
-            )
+            ),
         )
         log.warning(
             "feed failed feed_url=%s error_class=%s failures=%d retry_in=%s error=%s",

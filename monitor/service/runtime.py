@@ -139,6 +139,13 @@ class Runtime:
         return build_channel(config, secret=secret, urls=urls, poster=self.http, clock=self.clock)
 
     async def __aenter__(self) -> Runtime:
+        await asyncio.to_thread(self._open_store)
+        self.pipeline = replace(self.pipeline, stories=self.stories)
+        await self.publish_atom()
+        return self
+
+    def _open_store(self) -> None:
+        """Check, lock and migrate the store, and load the story book; blocking."""
         self.store.check_connection()
         if self.lock is not None:
             self.lock.acquire()  # a second process on one SQLite file is refused here
@@ -147,16 +154,13 @@ class Runtime:
             self.store.release_claims()
         self.sync_feeds()
         self.stories = SharedStories.load(self.store, self.settings.stories)
-        self.pipeline = replace(self.pipeline, stories=self.stories)
-        self.publish_atom()
-        return self
 
     def sync_feeds(self) -> None:
         """The configured feeds are the ones polled, less those paused (`feeds pause`)."""
         paused = self.store.paused_feeds()
         self.store.sync_feeds([f.url for f in self.settings.feeds if f.url not in paused])
 
-    def reload(self, settings: Settings) -> None:
+    async def reload(self, settings: Settings) -> None:
         """Apply a changed config at once: topics, channels, feeds and their intervals.
 
         A feed whose interval shrank is brought forward (`Store.reschedule`); the
@@ -177,11 +181,9 @@ class Runtime:
         self.channels = {
             name: self._channel(config) for name, config in channel_configs(settings).items()
         }
-        self.sync_feeds()
         now_due = {f.url: f.interval or settings.service.default_interval for f in settings.feeds}
-        self.store.reschedule({u: i for u, i in now_due.items() if u in was and was[u] != i})
-        self.store.forget_feeds(set(was) - set(now_due))
-        self.publish_atom()
+        await asyncio.to_thread(self._reload_feeds, was, now_due)
+        await self.publish_atom()
         log.info(
             "config reloaded feeds=%d topics=%d channels=%d",
             len(settings.feeds),
@@ -189,10 +191,18 @@ class Runtime:
             len(self.channels),
         )
 
+    def _reload_feeds(self, was: dict[str, timedelta], now_due: dict[str, timedelta]) -> None:
+        """The store's feeds after a reload: synced, rescheduled, the removed forgotten."""
+        self.sync_feeds()
+        self.store.reschedule({u: i for u, i in now_due.items() if u in was and was[u] != i})
+        self.store.forget_feeds(set(was) - set(now_due))
+
     async def poll_now(self, url: str) -> PollReport | None:
         """Poll one configured feed now, due or not; None if another poll holds it."""
         feed = next(f for f in self.settings.feeds if f.url == url)
-        claimed = self.store.claim_feed(url, self.owner, self.clock(), self.settings.store.lease)
+        claimed = await asyncio.to_thread(
+            self.store.claim_feed, url, self.owner, self.clock(), self.settings.store.lease
+        )
         if claimed is None:
             return None
         rules = Rules.from_settings(self.settings.service)
@@ -204,20 +214,23 @@ class Runtime:
             log.exception("poll failed feed_url=%s", redact_url(url))
             return PollReport(url, error=f"internal error: {type(exc).__name__}")
         if report.new_entries:
-            self.save_stories()
+            await self.save_stories()
         if report.matches:
-            self.publish_atom()
+            await self.publish_atom()
         return report
 
-    def save_stories(self) -> None:
+    async def save_stories(self) -> None:
         """Forget the stories that left the window, here and in the store."""
-        now = self.clock()
+        await asyncio.to_thread(self._expire_stories, self.clock())
+
+    def _expire_stories(self, now: datetime) -> None:
         with self.stories.updating(now) as book:
             book.expire(now)
 
-    def publish_atom(self) -> None:
+    async def publish_atom(self) -> None:
         """Rewrite every topic's Atom file (data_dir/atom/<topic>.xml)."""
-        write_atom_feeds(
+        await asyncio.to_thread(
+            write_atom_feeds,
             self.store,
             self.settings.topics,
             [t.name for t in self.settings.topics],
@@ -234,7 +247,7 @@ class Runtime:
         await self.http.close()
         self.parser.close()
         self.extractor.close()
-        self.store.close()
+        await asyncio.to_thread(self.store.close)
         if self.lock is not None:
             self.lock.release()
 
@@ -299,7 +312,7 @@ class Runtime:
         while True:
             room = None if batch is None else batch - len(running)
             if more and (room is None or room >= refill):
-                claimed = claim(room)
+                claimed = await asyncio.to_thread(claim, room)
                 more = bool(claimed) and batch is not None
                 total += len(claimed)
                 running |= {asyncio.create_task(poll_one(c)) for c in claimed}
@@ -319,13 +332,16 @@ class Runtime:
         while True:
             await asyncio.sleep(lease.total_seconds() / 3)
             try:
-                self.store.extend_claim(url, self.owner, self.clock() + lease)
+                await asyncio.to_thread(
+                    self.store.extend_claim, url, self.owner, self.clock() + lease
+                )
             except Exception:  # the database is away: the poll goes on, the lease may lapse
                 log.warning("claim not renewed feed_url=%s", redact_url(url), exc_info=True)
 
     async def deliver(self, *, ignore_backoff: bool) -> tuple[list[str], DrainReport]:
         now = self.clock()
-        keys = queue_due_digests(
+        keys = await asyncio.to_thread(
+            queue_due_digests,
             self.store,
             self.settings.topics,
             channels=list(self.channels),
@@ -333,7 +349,9 @@ class Runtime:
             now=now,
             timezone=self.settings.service.timezone,
         )
-        keys += queue_coverage_alerts(self.store, self.settings, self.pipeline.routes, now)
+        keys += await asyncio.to_thread(
+            queue_coverage_alerts, self.store, self.settings, self.pipeline.routes, now
+        )
         report = await drain(
             self.store,
             self.channels,
@@ -349,9 +367,9 @@ class Runtime:
     ) -> CycleReport:
         polls = await self.poll(only_due=only_due, progress=progress)
         if any(p.new_entries for p in polls):
-            self.save_stories()
+            await self.save_stories()
         if any(p.matches for p in polls):
-            self.publish_atom()
+            await self.publish_atom()
         keys, report = await self.deliver(ignore_backoff=ignore_backoff)
         result = CycleReport(polls, keys, report)
         self.count(result)
@@ -478,7 +496,7 @@ async def _reload_on(
         await hangup.wait()
         hangup.clear()
         try:
-            runtime.reload(reread())
+            await runtime.reload(reread())
         except MonitorError as exc:  # the service goes on with the config it has
             log.error("config not reloaded: %s", exc)
 
