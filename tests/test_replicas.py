@@ -19,11 +19,11 @@ from monitor.cli import main
 from monitor.config import DigestSettings, Settings, StoriesSettings
 from monitor.delivery.outbox import queue_due_digests
 from monitor.models import FeedState
+from monitor.pipeline.story_sync import SharedStories
 from monitor.service.runtime import Runtime
 from monitor.store import ClaimedFeed, DigestTaken, Store, StoreError
 from monitor.store.lock import StoreInUse
 from monitor.stories import StoryArticle
-from monitor.story_sync import SharedStories
 from tests.factories import NOW, match, topic
 
 LEASE = timedelta(minutes=15)

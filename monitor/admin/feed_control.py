@@ -17,7 +17,8 @@ from monitor.admin.config_file import ConfigFile
 from monitor.config import FeedConfig, Settings
 from monitor.errors import MonitorError
 from monitor.pipeline import PollReport
-from monitor.service.runtime import Clock, Runtime, utc_now
+from monitor.service.polling_cycle import Clock
+from monitor.service.runtime import Runtime, utc_now
 from monitor.store import SeenEntry, Store
 from monitor.store.lock import StoreInUse
 
