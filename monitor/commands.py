@@ -21,6 +21,7 @@ from aiohttp import web
 
 from monitor import topic_trial
 from monitor.admin import feed_control, story_mutes, web_password
+from monitor.admin.config_file import query_problems
 from monitor.admin.intervals import effective_interval
 from monitor.admin.reload import notify_service
 from monitor.cli import CONFIG_ERROR, NOTHING_DONE, OK, SOME_FAILED
@@ -49,7 +50,6 @@ from monitor.service.runtime import (
     CycleReport,
     Runtime,
     once,
-    query_problems,
 )
 from monitor.service.scheduling import serve
 from monitor.sources.feed_finder import find_feed_at

@@ -112,3 +112,11 @@ def store(store_url: str) -> Iterator[Store]:
     store.migrate()
     yield store
     store.close()
+
+
+@pytest.fixture(scope="module")
+def refused_server() -> Iterator[LoopbackHTTPServer]:
+    """A second real server on 127.0.0.1 that tests refuse to reach: its requests must stay []."""
+    server = LoopbackHTTPServer()
+    yield server
+    server.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import threading
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -63,14 +63,6 @@ class CountingParser(ParsePool):
     async def parse(self, body: bytes, *, url: str, headers: Any = None) -> ParsedFeed:
         self.bodies.append(body)
         return parse_feed(body, url=url, headers=headers)
-
-
-@pytest.fixture(scope="module")
-def refused_server() -> Iterator[LoopbackHTTPServer]:
-    """A second real server on 127.0.0.1 that the tests refuse to reach."""
-    server = LoopbackHTTPServer()
-    yield server
-    server.close()
 
 
 def settings(**overrides: Any) -> FetchSettings:

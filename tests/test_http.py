@@ -8,7 +8,7 @@ import ipaddress
 import time
 import tracemalloc
 import zlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -57,14 +57,6 @@ def get_from_raw(settings: FetchSettings, handle: Handler) -> Response:
             return await client.get(url)
 
     return run(settings, action)
-
-
-@pytest.fixture(scope="module")
-def refused_server() -> Iterator[LoopbackHTTPServer]:
-    """A second real server on 127.0.0.1 that tests refuse to reach: its requests must stay []."""
-    server = LoopbackHTTPServer()
-    yield server
-    server.close()
 
 
 # --- plain requests ------------------------------------------------------------------

@@ -113,9 +113,10 @@ class Pipeline:
                 state, exc, exc.error_class, interval, now, exc.retry_after, rules=rules, rng=rng
             )
         if response.not_modified:  # nothing to parse: only the timers move
-            await self._succeeded(
+            done = self._success_state(
                 state, response, now, interval=interval, hint=hint, rules=rules, rng=rng
             )
+            await asyncio.to_thread(self.store.save_feed_state, done)
             return PollReport(feed.url, not_modified=True)
         try:
             if parser is None:
@@ -180,29 +181,6 @@ class Pipeline:
             bytes=len(response.body),
             developments=sum(m.story_kind == "development" for m in found),
             backlog=len(split.backlog),
-        )
-
-    async def _succeeded(
-        self,
-        state: FeedState,
-        response: Response,
-        now: datetime,
-        *,
-        interval: timedelta,
-        hint: timedelta | None,
-        rules: Rules,
-        rng: Rng,
-        title: str | None = None,
-        remember_hint: bool = False,
-    ) -> None:
-        """Record a 200 or 304: validators kept, failures reset, next check per the rules."""
-        await asyncio.to_thread(
-            self.store.save_feed_state,
-            self._success_state(
-                state, response, now, interval=interval, hint=hint, rules=rules, rng=rng
-            ),
-            title=title,
-            hint=(hint or timedelta(0)) if remember_hint else None,  # 0 forgets an old hint
         )
 
     def _success_state(

@@ -32,7 +32,6 @@ from monitor.config import (
 )
 from monitor.delivery.atom_files import write_atom_feeds
 from monitor.delivery.outbox import DrainReport
-from monitor.errors import QueryError
 from monitor.extract import Extractor
 from monitor.feeds import ParsePool
 from monitor.http import HttpClient
@@ -54,18 +53,6 @@ DEFAULT_CHANNEL = "files"
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def query_problems(settings: Settings) -> list[str]:
-    """One line per topic query that does not parse, with the position."""
-    problems = []
-    for i, topic in enumerate(settings.topics):
-        try:
-            compile_query(topic.query)
-        except QueryError as exc:
-            pointer = exc.pointer().replace("\n", "\n    ")
-            problems.append(f"topics[{i}].query: {exc}\n    {pointer}")
-    return problems
 
 
 def channel_configs(settings: Settings) -> dict[str, ChannelConfig]:
