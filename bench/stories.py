@@ -47,8 +47,8 @@ from itertools import combinations
 from pathlib import Path
 
 from monitor import replay
-from monitor.alert_contract import contract_problems
 from monitor.config import Settings, StoriesSettings, TopicConfig
+from monitor.replay.alert_contract import contract_problems
 from monitor.stories import StoryArticle, StoryBook
 from monitor.stories.text import clean_title, words
 

@@ -21,9 +21,9 @@ from aiohttp import web
 
 from monitor import topic_trial
 from monitor.admin import feed_control, story_mutes, web_password
+from monitor.admin.config_file import query_problems
 from monitor.admin.intervals import effective_interval
 from monitor.admin.reload import notify_service
-from monitor.backlog import split_backlog
 from monitor.cli import CONFIG_ERROR, NOTHING_DONE, OK, SOME_FAILED
 from monitor.config import (
     Settings,
@@ -41,6 +41,7 @@ from monitor.delivery.compose import build_digest, fold_stories, render
 from monitor.delivery.outbox import with_other_reports
 from monitor.errors import ConfigError, MonitorError, redact_text, redact_url
 from monitor.models import Match
+from monitor.pipeline.backlog import split_backlog
 from monitor.poll_schedule import Rules
 from monitor.query import Explanation, compile_query
 from monitor.service.listener import Liveness
@@ -49,9 +50,8 @@ from monitor.service.runtime import (
     CycleReport,
     Runtime,
     once,
-    query_problems,
-    serve,
 )
+from monitor.service.scheduling import serve
 from monitor.sources.feed_finder import find_feed_at
 from monitor.sources.opml import read_opml, write_opml
 from monitor.store import Store, StoreError

@@ -17,7 +17,8 @@ from monitor.extract import Extractor
 from monitor.http import HttpClient
 from monitor.query import Document, Explanation, Query
 from monitor.source_names import source_name
-from monitor.store import SeenEntry, Store
+from monitor.store import SeenEntry
+from monitor.store.interfaces import PastEntries
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ class Hit:
     joined: str | None = None  # why the article joined its story, when it did
 
 
-def source_namer(store: Store, feeds: Sequence[FeedConfig]) -> Callable[[str], str]:
+def source_namer(store: PastEntries, feeds: Sequence[FeedConfig]) -> Callable[[str], str]:
     """Feed URL -> how the source is named everywhere (the feed's name, its title, its host)."""
     names = {feed.url: feed.name for feed in feeds}
     titles = store.feed_titles()
@@ -39,7 +40,7 @@ def source_namer(store: Store, feeds: Sequence[FeedConfig]) -> Callable[[str], s
 
 
 def on_stored(
-    store: Store, query: Query, since: datetime, feeds: Sequence[FeedConfig]
+    store: PastEntries, query: Query, since: datetime, feeds: Sequence[FeedConfig]
 ) -> list[Hit]:
     """Past entries the query matches, oldest first, their sources named as digests name them."""
     namer = source_namer(store, feeds)

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
+from monitor.store import Store
 from tests.servers import LoopbackHTTPServer, SMTPRecorder, free_port
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -102,3 +103,20 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'monitor.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """A migrated store on each backend, closed after the test."""
+    store = Store(store_url)
+    store.migrate()
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def refused_server() -> Iterator[LoopbackHTTPServer]:
+    """A second real server on 127.0.0.1 that tests refuse to reach: its requests must stay []."""
+    server = LoopbackHTTPServer()
+    yield server
+    server.close()

@@ -6,9 +6,13 @@ and is reset between tests.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import socket
 import threading
-from collections.abc import Callable
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -141,3 +145,43 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def raw_server(handle: Handler) -> AsyncIterator[str]:
+    """A bare asyncio server on 127.0.0.1 for answers http.server cannot give (trickles)."""
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        tasks.add(task)
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            await handle(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # the client hung up, as it should when it gives up
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """50 MB of zeros gzipped (about 50 kB), built without holding the 50 MB."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(1_000_000)
+    return b"".join(packer.compress(zeros) for _ in range(50)) + packer.flush()

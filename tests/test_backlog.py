@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.backlog import news_since, split_backlog
 from monitor.cli import main
 from monitor.commands import _summary
 from monitor.config import load_settings
 from monitor.models import Entry, FeedState
+from monitor.pipeline.backlog import news_since, split_backlog
 from monitor.service.runtime import CycleReport, once
 from monitor.store import Store
 from tests.servers import LoopbackHTTPServer, Reply

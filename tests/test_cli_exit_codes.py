@@ -13,22 +13,8 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import CONFIG_ERROR, NOTHING_DONE, OK, SOME_FAILED, main
+from tests.scenario import serve_feed
 from tests.servers import LoopbackHTTPServer, Reply
-
-RSS = """<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0"><channel><title>Loopback News</title><link>BASE/</link>
-<item><title>Putin and Trump agree on a summit</title><link>BASE/a1</link>
-<guid>a1</guid><description>The Kremlin said a summit meeting would follow.</description></item>
-</channel></rss>"""
-PAGE = "<html><head><title>Summit</title></head><body><article><p>{}</p></article></body></html>"
-
-
-def serve_feed(server: LoopbackHTTPServer, path: str = "/news.rss") -> str:
-    """The feed and its one article page; returns the feed's URL."""
-    text = "The Kremlin said a summit meeting between Putin and Trump would follow. " * 8
-    server.route("/a1", Reply(PAGE.format(text).encode(), headers={"Content-Type": "text/html"}))
-    feed = RSS.replace("BASE", server.base).encode()
-    return server.route(path, Reply(feed, headers={"Content-Type": "application/rss+xml"}))
 
 
 def write_config(tmp_path: Path, feeds: list[str], *, hook: str | None = None) -> Path:

@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from monitor.service.scheduling import serve
 
 from monitor.admin.web_password import hash_password
 from monitor.config import load_settings
 from monitor.console import add_console
 from monitor.service.listener import Liveness
-from monitor.service.runtime import Runtime, serve
+from monitor.service.runtime import Runtime
+from tests.scenario import NEW_FACT, WIRE, publish, write_config
 from tests.servers import LoopbackHTTPServer, Reply, free_port
-from tests.test_end_to_end import write_config
-from tests.test_stories_scenario import NEW_FACT, WIRE, publish
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 playwright_api = pytest.importorskip("playwright.sync_api")

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from aiohttp import ClientSession
 
+from tests.console_session import PASSWORD, console_config, login_token, run_console
+from tests.scenario import seed_feed
 from tests.servers import LoopbackHTTPServer, Reply
-from tests.test_console_security import PASSWORD, _config, _login_token, _run
-from tests.test_end_to_end import seed_feed
 
 
 async def _log_in(client: ClientSession, base: str) -> str:
     """Log in; return the session's CSRF token, read from a page."""
-    token = await _login_token(client, base)
+    token = await login_token(client, base)
     form = {"csrf": token, "password": PASSWORD}
     async with client.post(f"{base}/console/login", data=form) as response:
         found = re.search(r'name="csrf" value="([^"]+)"', await response.text())
@@ -24,7 +24,7 @@ async def _log_in(client: ClientSession, base: str) -> str:
 
 def test_a_topic_with_problems_is_not_saved(tmp_path: Path) -> None:
     """A query that does not parse or a schedule that is wrong: shown, and the file untouched."""
-    config = _config(tmp_path, password=True)
+    config = console_config(tmp_path, password=True)
     before = config.read_text(encoding="utf-8")
 
     async def scenario(client: ClientSession, base: str) -> None:
@@ -38,7 +38,7 @@ def test_a_topic_with_problems_is_not_saved(tmp_path: Path) -> None:
             assert response.status == 422
             assert "topics[0].schedule" in await response.text()
 
-    _run(config, scenario)
+    run_console(config, scenario)
     assert config.read_text(encoding="utf-8") == before
 
 
@@ -47,7 +47,7 @@ def test_adding_a_site_finds_its_feed(tmp_path: Path, http_server: LoopbackHTTPS
     feed_url = http_server.route("/news/feed.xml", Reply(seed_feed(http_server)))
     page = '<html><head><link rel="alternate" type="application/rss+xml" href="/news/feed.xml">'
     http_server.route("/news/", Reply(page.encode(), headers={"Content-Type": "text/html"}))
-    config = _config(tmp_path, password=True)
+    config = console_config(tmp_path, password=True)
     config.write_text(
         config.read_text(encoding="utf-8") + '\n[fetch]\nallow_private = ["127.0.0.1"]\n',
         encoding="utf-8",
@@ -62,5 +62,5 @@ def test_adding_a_site_finds_its_feed(tmp_path: Path, http_server: LoopbackHTTPS
         async with client.get(f"{base}/console/feeds") as response:
             assert feed_url in await response.text()  # applied without restart
 
-    _run(config, scenario)
+    run_console(config, scenario)
     assert f'url = "{feed_url}"' in config.read_text(encoding="utf-8")

@@ -3,63 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import re
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from aiohttp import ClientSession, CookieJar, web
-from aiohttp.test_utils import TestServer
+from aiohttp import ClientSession, web
 
-from monitor.admin.web_password import hash_password
 from monitor.config import load_settings
 from monitor.console import add_console
 from monitor.console.routes import ConsoleRefused
-from monitor.service.listener import Liveness, build_app
+from monitor.service.listener import Liveness
 from monitor.service.runtime import Runtime
-
-PASSWORD = "a long console passphrase"
-Scenario = Callable[[ClientSession, str], Awaitable[None]]
-
-
-def _config(tmp_path: Path, *, password: bool, address: str = "127.0.0.1:8080") -> Path:
-    path = tmp_path / "monitor.toml"
-    text = (
-        f'[store]\nurl = "sqlite:///{tmp_path}/monitor.db"\n\n[listener]\naddress = "{address}"\n'
-    )
-    if password:
-        text += f'\n[web]\npassword_hash = "{hash_password(PASSWORD)}"\nlogin_attempts = 3\n'
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def _run(config: Path, scenario: Scenario) -> None:
-    async def main() -> None:
-        async with Runtime(load_settings(config)) as runtime:
-            app = build_app(
-                store=runtime.store,
-                metrics=runtime.metrics,
-                liveness=Liveness(tick=runtime.settings.service.tick),
-                atom_dir=config.parent / "atom",
-                clock=runtime.clock,
-            )
-            add_console(app, runtime, Liveness(tick=runtime.settings.service.tick), config)
-            server = TestServer(app, host="127.0.0.1")
-            await server.start_server()
-            try:
-                async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as client:
-                    await scenario(client, str(server.make_url("")).rstrip("/"))
-            finally:
-                await server.close()
-
-    asyncio.run(main())
-
-
-async def _login_token(client: ClientSession, base: str) -> str:
-    async with client.get(f"{base}/console/login") as response:
-        found = re.search(r'name="csrf" value="([^"]+)"', await response.text())
-    assert found is not None
-    return found.group(1)
+from tests.console_session import PASSWORD, console_config, login_token, run_console
 
 
 def test_without_a_password_only_the_set_up_is_shown(tmp_path: Path) -> None:
@@ -74,12 +28,12 @@ def test_without_a_password_only_the_set_up_is_shown(tmp_path: Path) -> None:
         async with client.get(base + "/healthz") as response:
             assert response.status in (200, 503)  # the listener's own pages are untouched
 
-    _run(_config(tmp_path, password=False), scenario)
+    run_console(console_config(tmp_path, password=False), scenario)
 
 
 def test_public_address_without_password_is_refused(tmp_path: Path) -> None:
     """The console will not listen beyond loopback until a password is set."""
-    config = _config(tmp_path, password=False, address="0.0.0.0:8080")
+    config = console_config(tmp_path, password=False, address="0.0.0.0:8080")
 
     async def main() -> None:
         async with Runtime(load_settings(config)) as runtime:
@@ -97,7 +51,7 @@ def test_login_is_limited_and_forms_need_their_token(tmp_path: Path) -> None:
         async with client.get(f"{base}/console/topics", allow_redirects=False) as response:
             assert response.status == 303
             assert response.headers["Location"].startswith("/console/login?next=")
-        token = await _login_token(client, base)
+        token = await login_token(client, base)
         for _ in range(3):
             form = {"csrf": token, "password": "not it at all"}
             async with client.post(f"{base}/console/login", data=form) as response:
@@ -107,14 +61,14 @@ def test_login_is_limited_and_forms_need_their_token(tmp_path: Path) -> None:
             assert response.status == 429  # even the right password waits now
             assert "Too many failed logins" in await response.text()
 
-    _run(_config(tmp_path, password=True), scenario)
+    run_console(console_config(tmp_path, password=True), scenario)
 
 
 def test_session_cookie_and_csrf(tmp_path: Path) -> None:
     """The session cookie is HttpOnly and SameSite=Strict; a POST without the CSRF token fails."""
 
     async def scenario(client: ClientSession, base: str) -> None:
-        token = await _login_token(client, base)
+        token = await login_token(client, base)
         form = {"csrf": token, "password": PASSWORD}
         async with client.post(
             f"{base}/console/login", data=form, allow_redirects=False
@@ -135,7 +89,7 @@ def test_session_cookie_and_csrf(tmp_path: Path) -> None:
         ) as response:
             assert response.status == 403
 
-    _run(_config(tmp_path, password=True), scenario)
+    run_console(console_config(tmp_path, password=True), scenario)
 
 
 def test_run_refuses_a_public_console_without_password(
@@ -144,7 +98,7 @@ def test_run_refuses_a_public_console_without_password(
     """`news-monitor run` stops at once, saying why, when the console would be exposed."""
     from monitor.cli import main
 
-    config = _config(tmp_path, password=False, address="0.0.0.0:8080")
+    config = console_config(tmp_path, password=False, address="0.0.0.0:8080")
     assert main(["--config", str(config), "run"]) == 1
     err = capsys.readouterr().err
     assert "will not listen on 0.0.0.0:8080 without a password" in err

@@ -12,8 +12,8 @@ import jsonschema
 
 from monitor.config import load_settings
 from monitor.service.runtime import once
+from tests.scenario import serve_seed, write_config
 from tests.servers import LoopbackHTTPServer, Reply
-from tests.test_end_to_end import serve_seed, write_config
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 

@@ -25,9 +25,8 @@ import pytest
 from monitor.config import DigestSettings
 from monitor.delivery.outbox import queue_due_digests
 from monitor.store import Store
+from tests.factories import NOW, match, topic
 from tests.servers import LoopbackHTTPServer, Reply, Request
-from tests.test_digest import match, topic
-from tests.test_outbox import NOW
 
 pytestmark = pytest.mark.slow
 

@@ -10,10 +10,8 @@ from monitor.cli import main
 from monitor.delivery.outbox import DrainReport
 from monitor.models import DeliveryStatus
 from monitor.store import Store
+from tests.factories import NOW, queue, run_drain
 from tests.servers import LoopbackHTTPServer, Reply, Request
-from tests.test_outbox import NOW, queue, run_drain, store
-
-__all__ = ["store"]  # the fixture, shared with test_outbox
 
 
 def test_webhook_signature_matches_the_standard_webhooks_vector() -> None:

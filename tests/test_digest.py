@@ -19,28 +19,7 @@ from monitor.delivery.compose import (
     safe_link,
     subject_for,
 )
-from monitor.models import Digest, Match
-
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-
-
-def match(title: str = "Kremlin says Trump invited Putin", url: str = "https://e.org/a") -> Match:
-    return Match(
-        topic="summit",
-        entry_key="guid:1",
-        feed_url="https://e.org/feed",
-        url=url,
-        title=title,
-        text="First paragraph <b>bold</b>.\n\nSecond paragraph.",
-        source="Example News",
-        published=datetime(2026, 3, 2, 8, 0, tzinfo=UTC),
-        terms=("Trump", "Putin"),
-        note="The article page could not be fetched; showing the feed's text.",
-    )
-
-
-def topic(schedule: str = "immediate") -> TopicConfig:
-    return TopicConfig(name="summit", title="US-Russia summit", query="Trump", schedule=schedule)
+from tests.factories import NOW, digest_of, match, topic
 
 
 @pytest.mark.parametrize(
@@ -77,10 +56,6 @@ def test_cron_uses_the_configured_time_zone() -> None:
     assert is_due(
         schedule, last_digest=None, oldest_pending=oldest, now=at_2201, timezone="Asia/Tokyo"
     )
-
-
-def digest_of(*items: Match, max_items: int = 20) -> Digest:
-    return build_digest("inbox", [(topic(), list(items))], NOW, max_items=max_items)
 
 
 def test_subject_has_no_line_breaks() -> None:

@@ -12,7 +12,7 @@ from monitor.delivery.atom_files import write_atom_feeds
 from monitor.delivery.compose import build_digest, fold_stories, render, to_document
 from monitor.models import Match
 from monitor.store import Store
-from tests.test_digest import NOW, match, topic
+from tests.factories import NOW, match, topic
 
 LEAD = "The Kremlin said Trump invited Putin to a summit at the White House."
 UPDATE = "On Tuesday the White House denied that any summit plan existed."

@@ -11,7 +11,6 @@ import email
 import email.policy
 import json
 import re
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -19,128 +18,24 @@ import pytest
 from monitor.channels.webhook import verify
 from monitor.cli import main
 from monitor.config import load_settings
-from monitor.service.runtime import CycleReport, once
+from monitor.service.runtime import once
 from monitor.store import Store
+from tests.scenario import (
+    ARTICLE_PATH,
+    SEED,
+    run_once,
+    seed_feed,
+    serve_seed,
+    squash,
+    text_part,
+    write_config,
+)
 from tests.servers import LoopbackHTTPServer, Reply, SMTPRecorder
 
-SEED = Path(__file__).parent / "data" / "seed"
 EXPECTED = json.loads((SEED / "expected.json").read_text(encoding="utf-8"))
-ARTICLE_PATH = "/news/kremlin-says-trump-invited-putin-to-white-house/"
-TOPIC_QUERY = '(Trump OR "White House") AND (Putin OR Kremlin) AND (summit OR meeting)'
 HOOK_SECRET = "whsec_c2VlZC1zZWNyZXQtZm9yLXRlc3Rz"
 
 pytestmark = pytest.mark.slow
-
-
-def seed_feed(server: LoopbackHTTPServer, *, reverse: bool = False, utm: str = "") -> bytes:
-    feed = (SEED / "feed.xml").read_text(encoding="utf-8")
-    feed = feed.replace("https://news.example.com", server.base)
-    if utm:
-        feed = feed.replace("utm_source=rss&amp;utm_medium=feed", utm)
-    if reverse:
-        items = re.findall(r"<item>.*?</item>", feed, flags=re.S)
-        head, tail = feed.split(items[0])[0], feed.split(items[-1])[1]
-        feed = head + "\n".join(reversed(items)) + tail
-    return feed.encode()
-
-
-def serve_seed(server: LoopbackHTTPServer, **feed_options: object) -> str:
-    """Serve the seed feed, the article page and a webhook receiver; return the feed URL."""
-    server.route(
-        ARTICLE_PATH,
-        Reply(
-            (SEED / "kremlin-says-trump-invited-putin.html").read_bytes(),
-            headers={"Content-Type": "text/html; charset=utf-8"},
-        ),
-    )
-    server.route("/hook", Reply(b"ok"))
-    return server.route(
-        "/world.rss",
-        Reply(
-            seed_feed(server, **feed_options),  # type: ignore[arg-type]
-            headers={"Content-Type": "application/rss+xml"},
-        ),
-    )
-
-
-def write_config(
-    tmp_path: Path,
-    *,
-    feeds: list[str],
-    smtp_port: int | None = None,
-    hook_url: str | None = None,
-    extra: str = "",
-    store_url: str | None = None,
-) -> Path:
-    channels, names = [], []
-    if smtp_port is not None:
-        names.append("inbox")
-        channels.append(f"""
-[[channels]]
-name = "inbox"
-type = "email"
-smtp_host = "127.0.0.1"
-smtp_port = {smtp_port}
-security = "none"
-from = "monitor@example.org"
-to = ["me@example.org"]
-timeout = "5s"
-""")
-    if hook_url is not None:
-        names.append("hook")
-        channels.append(f"""
-[[channels]]
-name = "hook"
-type = "webhook"
-url = "{hook_url}"
-timeout = "5s"
-""")
-    feed_lines = "".join(f'\n[[feeds]]\nurl = "{url}"\nname = "Example News"\n' for url in feeds)
-    path = tmp_path / "monitor.toml"
-    path.write_text(
-        f"""
-[store]
-url = "{store_url or f"sqlite:///{tmp_path}/monitor.db"}"
-
-[fetch]
-allow_private = ["127.0.0.1"]
-timeout = "2s"
-
-[extract]
-workers = 1
-
-[service]
-data_dir = "{tmp_path}/data"
-backlog = "all"  # the seed story is from 2018: news here, not backlog
-{extra}
-{feed_lines}
-[[topics]]
-name = "us-russia-summit"
-title = "US-Russia summit"
-query = '{TOPIC_QUERY}'
-schedule = "immediate"
-channels = {json.dumps(names)}
-{"".join(channels)}
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
-def run_once(config: Path) -> CycleReport:
-    return asyncio.run(once(load_settings(config)))
-
-
-def text_part(raw: bytes) -> str:
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    body = message.get_body(preferencelist=("plain",))
-    assert body is not None
-    return str(body.get_content())
-
-
-def squash(text: str) -> str:
-    return " ".join(text.replace("\u00a0", " ").split())
 
 
 def test_seed_story_reaches_email_and_webhook_once(

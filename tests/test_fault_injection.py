@@ -31,8 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.scenario import text_part
 from tests.servers import LoopbackHTTPServer, Reply, Request, SMTPRecorder
-from tests.test_end_to_end import text_part
 
 pytestmark = pytest.mark.slow
 

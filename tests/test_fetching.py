@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import Awaitable, Callable, Iterator
+import threading
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,12 +20,11 @@ from monitor.config import FeedConfig, FetchSettings
 from monitor.extract import Extractor
 from monitor.feeds import ParsedFeed, ParsePool, parse_feed
 from monitor.http import HttpClient
-from monitor.models import FeedState
+from monitor.models import Entry, FeedState
 from monitor.pipeline import Pipeline, PollReport
 from monitor.poll_schedule import Rules
 from monitor.store import Store
-from tests.servers import LoopbackHTTPServer, Reply, Request
-from tests.test_http import gzip_bomb, raw_server
+from tests.servers import LoopbackHTTPServer, Reply, Request, gzip_bomb, raw_server
 
 T = TypeVar("T")
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -63,22 +63,6 @@ class CountingParser(ParsePool):
     async def parse(self, body: bytes, *, url: str, headers: Any = None) -> ParsedFeed:
         self.bodies.append(body)
         return parse_feed(body, url=url, headers=headers)
-
-
-@pytest.fixture(scope="module")
-def refused_server() -> Iterator[LoopbackHTTPServer]:
-    """A second real server on 127.0.0.1 that the tests refuse to reach."""
-    server = LoopbackHTTPServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    store = Store(store_url)
-    store.migrate()
-    yield store
-    store.close()
 
 
 def settings(**overrides: Any) -> FetchSettings:
@@ -436,3 +420,53 @@ def test_fresh_database_migrates_with_the_hint_column(store: Store) -> None:
     with store.engine.connect() as conn:
         names = set(conn.scalars(select(schema_migrations.c.name)))
     assert "0002_feed_schedule" in names
+
+
+class SlowStore(Store):
+    """A real store whose `unseen` for one feed waits until the test lets it go."""
+
+    def __init__(self, url: str, slow_feed: str) -> None:
+        super().__init__(url)
+        self.slow_feed = slow_feed
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.order: list[str] = []
+
+    def unseen(
+        self, feed_url: str, batch: Sequence[Entry], *, first_read: bool = False
+    ) -> list[Entry]:
+        if feed_url == self.slow_feed:
+            self.entered.set()
+            # the timeout only ends a test whose event loop is stuck in here
+            if not self.release.wait(timeout=30):
+                self.order.append("slow query timed out")
+            self.order.append("slow query done")
+        return super().unseen(feed_url, batch, first_read=first_read)
+
+
+def test_a_slow_query_does_not_delay_another_feeds_poll(
+    tmp_path: Path, http_server: LoopbackHTTPServer
+) -> None:
+    """While the store answers one feed slowly, another feed's poll runs to its end."""
+    slow = http_server.route("/slow.xml", Reply(rss("Held up")))
+    quick = http_server.route("/quick.xml", Reply(rss("Straight through")))
+    store = SlowStore(f"sqlite:///{tmp_path / 'monitor.db'}", slow_feed=slow)
+    store.migrate()
+
+    async def scenario(pipeline: Pipeline) -> tuple[PollReport, PollReport]:
+        held = asyncio.create_task(pipeline.poll(FeedConfig(url=slow), NOW, rules=RULES))
+        assert await asyncio.to_thread(store.entered.wait, 30)
+        done = await pipeline.poll(FeedConfig(url=quick), NOW, rules=RULES)
+        store.order.append("other feed polled")
+        assert not held.done()
+        store.release.set()
+        return await held, done
+
+    try:
+        held, done = with_pipeline(store, scenario)
+    finally:
+        store.release.set()
+        store.close()
+    assert store.order == ["other feed polled", "slow query done"]
+    assert (done.error, done.new_entries) == (None, 1)
+    assert (held.error, held.new_entries) == (None, 1)

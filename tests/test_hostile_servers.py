@@ -22,8 +22,8 @@ from monitor.config import MAX_DURATION
 from monitor.delivery.outbox import MAX_RETRY_AFTER, retry_delay
 from monitor.poll_schedule import Rules, after_failure, after_success, document_hint, freshness
 from monitor.store import Store
+from tests.scenario import serve_seed, write_config
 from tests.servers import LoopbackHTTPServer, Reply, SMTPRecorder
-from tests.test_end_to_end import serve_seed, write_config
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 RULES = Rules(

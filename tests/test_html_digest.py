@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from monitor.delivery.compose import render
-from tests.test_digest import digest_of, match
+from tests.factories import digest_of, match
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DOCS = Path(__file__).parents[1] / "docs"

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import gzip
 import ipaddress
 import time
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -28,10 +26,9 @@ from monitor.errors import (
 from monitor.headers import parse_retry_after
 from monitor.http import HttpClient, is_allowed_address
 from monitor.models import ErrorClass, Response
-from tests.servers import LoopbackHTTPServer, Reply, Request
+from tests.servers import Handler, LoopbackHTTPServer, Reply, Request, gzip_bomb, raw_server
 
 T = TypeVar("T")
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 def fetch_settings(**overrides: Any) -> FetchSettings:
@@ -54,57 +51,12 @@ def get(settings: FetchSettings, url: str, **kwargs: Any) -> Response:
     return run(settings, lambda client: client.get(url, **kwargs))
 
 
-@asynccontextmanager
-async def raw_server(handle: Handler) -> AsyncIterator[str]:
-    """A bare asyncio server on 127.0.0.1 for answers http.server cannot give (trickles)."""
-    tasks: set[asyncio.Task[None]] = set()
-
-    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        tasks.add(task)
-        try:
-            await reader.readuntil(b"\r\n\r\n")
-            await handle(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass  # the client hung up, as it should when it gives up
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.close()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await server.wait_closed()
-
-
 def get_from_raw(settings: FetchSettings, handle: Handler) -> Response:
     async def action(client: HttpClient) -> Response:
         async with raw_server(handle) as url:
             return await client.get(url)
 
     return run(settings, action)
-
-
-@pytest.fixture(scope="module")
-def refused_server() -> Iterator[LoopbackHTTPServer]:
-    """A second real server on 127.0.0.1 that tests refuse to reach: its requests must stay []."""
-    server = LoopbackHTTPServer()
-    yield server
-    server.close()
-
-
-@functools.cache
-def gzip_bomb() -> bytes:
-    """50 MB of zeros gzipped (about 50 kB), built without holding the 50 MB."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    zeros = bytes(1_000_000)
-    return b"".join(packer.compress(zeros) for _ in range(50)) + packer.flush()
 
 
 # --- plain requests ------------------------------------------------------------------

@@ -14,8 +14,8 @@ from monitor.cli import OK, main
 from monitor.config import load_settings
 from monitor.errors import ConfigError
 from monitor.models import RenderedDigest
+from tests.scenario import serve_feed
 from tests.servers import LoopbackHTTPServer, SMTPRecorder
-from tests.test_cli_exit_codes import serve_feed
 
 NOW = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.scenario import WIRE, page, run_once, write_config
 from tests.servers import LoopbackHTTPServer, Reply
-from tests.test_end_to_end import run_once, write_config
-from tests.test_stories_scenario import WIRE, page
 
 pytestmark = pytest.mark.slow
 

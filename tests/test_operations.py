@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from monitor.logs import split_fields
+from tests.scenario import serve_seed, write_config
 from tests.servers import LoopbackHTTPServer, Reply, SMTPRecorder
-from tests.test_end_to_end import serve_seed, write_config
 
 
 def test_fields_are_split_from_messages() -> None:

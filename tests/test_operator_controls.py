@@ -24,8 +24,8 @@ from monitor.service.runtime import Runtime
 from monitor.store import Store
 from monitor.store.lock import InstanceLock
 from monitor.store.schema import feeds, matches
+from tests.scenario import serve_seed, write_config
 from tests.servers import LoopbackHTTPServer
-from tests.test_end_to_end import serve_seed, write_config
 
 COMMENTED = "# my own note on this feed\n"
 
@@ -151,7 +151,7 @@ def test_reload_applies_a_shorter_interval_and_new_topics(
             text = text.replace('name = "Example News"', 'name = "Example News"\ninterval = "2m"')
             text += '\n[[topics]]\nname = "kremlin"\nquery = "Kremlin"\n'
             config.write_text(text, encoding="utf-8")
-            runtime.reload(load_settings(config))
+            await runtime.reload(load_settings(config))
             return runtime.store.feed_state(feed_url).next_check, list(runtime.pipeline.topics)
 
     next_check, topics = asyncio.run(scenario())

@@ -2,76 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from monitor.channels import build_channel
-from monitor.channels.base import Channel
-from monitor.config import DigestSettings, FetchSettings, WebhookChannel
-from monitor.delivery.outbox import DrainReport, drain, queue_due_digests, retry_delay
-from monitor.http import HttpClient
-from monitor.models import DeliveryStatus, Match
+from monitor.config import DigestSettings
+from monitor.delivery.outbox import DrainReport, queue_due_digests, retry_delay
+from monitor.models import DeliveryStatus
 from monitor.store import Store
+from tests.factories import match, queue, run_drain, topic
 from tests.servers import LoopbackHTTPServer, Reply
-from tests.test_digest import match, topic
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    store = Store(store_url)
-    store.migrate()
-    yield store
-    store.close()
-
-
-def queue(
-    store: Store, channels: list[str], item: Match | None = None, url: str | None = None
-) -> str:
-    """Record a match routed to `channels` and queue its digests; return the digest key."""
-    item = item or (match(url=url) if url else match())
-    store.record_entries([], [item], NOW, {item.topic: channels})
-    keys = queue_due_digests(
-        store, [topic()], channels=channels, now=NOW, settings=DigestSettings()
-    )
-    assert len(keys) == len(channels)
-    return keys[0]
-
-
-def run_drain(
-    server: LoopbackHTTPServer,
-    store: Store,
-    paths: dict[str, str],
-    now: datetime,
-    ignore_backoff: bool = False,
-    timeout: str = "5s",
-) -> DrainReport:
-    async def go() -> DrainReport:
-        async with HttpClient(FetchSettings(allow_private=["127.0.0.1"])) as http:
-            channels: dict[str, Channel] = {
-                name: build_channel(
-                    WebhookChannel(
-                        name=name, type="webhook", url=server.url(path), timeout=timeout
-                    ),
-                    secret="s3cret",
-                    poster=http,
-                    clock=lambda: now,
-                )
-                for name, path in paths.items()
-            }
-            return await drain(
-                store, channels, now=now, ignore_backoff=ignore_backoff, rng=random.Random(1)
-            )
-
-    return asyncio.run(go())
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])

@@ -1,7 +1,7 @@
 """`news-monitor replay`: the whole pipeline over an archive, and the alert contract.
 
 Archives are real articles from the dev corpus (tests/data/clusters/README-stories.md).
-Every replay's output is checked against the contract (monitor/alert_contract.py).
+Every replay's output is checked against the contract (monitor/replay/alert_contract.py).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from monitor.alert_contract import contract_problems
 from monitor.cli import main
+from monitor.replay.alert_contract import contract_problems
 
 DATA = Path(__file__).parent / "data" / "clusters"
 WCL50 = DATA / "stories-newswcl50.jsonl"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -16,16 +17,27 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from monitor.config import DigestSettings, Settings, StoriesSettings
+from monitor.config import (
+    DigestSettings,
+    FeedConfig,
+    FetchSettings,
+    Settings,
+    StoriesSettings,
+    TopicConfig,
+)
 from monitor.delivery.outbox import queue_due_digests
+from monitor.extract import Extractor
+from monitor.http import HttpClient
 from monitor.models import FeedState
+from monitor.pipeline import Pipeline, PollReport, WatchedTopic
+from monitor.pipeline.story_sync import SharedStories
+from monitor.query import TopicIndex, compile_query
 from monitor.service.runtime import Runtime
 from monitor.store import ClaimedFeed, DigestTaken, Store, StoreError
 from monitor.store.lock import StoreInUse
 from monitor.stories import StoryArticle
-from monitor.story_sync import SharedStories
-from tests.test_digest import match, topic
-from tests.test_outbox import NOW
+from tests.factories import NOW, match, topic
+from tests.servers import LoopbackHTTPServer, Reply
 
 LEASE = timedelta(minutes=15)
 
@@ -328,3 +340,82 @@ def test_a_long_poll_keeps_its_claim_by_renewing_it(pair: tuple[Store, Store]) -
 
     assert urls_of(two.claim_feeds("two", NOW + LEASE, LEASE)) == []  # first lease is over
     assert urls_of(two.claim_feeds("two", NOW + 2 * LEASE, LEASE)) == [url]
+
+
+class LockWatchingStore(Store):
+    """A real store that says when a poll is about to wait for the story lock."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.waiting = threading.Event()
+
+    @contextmanager
+    def story_lock(self) -> Iterator[None]:
+        self.waiting.set()
+        with super().story_lock():
+            yield
+
+
+def test_waiting_for_the_story_lock_does_not_delay_another_feeds_poll(
+    postgres_url: str, http_server: LoopbackHTTPServer
+) -> None:
+    """While another replica holds the story lock, a feed with an article to place waits
+    for it and a feed with nothing to place is polled to its end meanwhile."""
+    item = "<item><title>{0}</title><guid>{1}</guid><description>{0}.</description></item>"
+    placing, plain = (
+        http_server.route(
+            f"/{name}.xml",
+            Reply(f'<rss version="2.0"><channel><title>T</title>{body}</channel></rss>'.encode()),
+        )
+        for name, body in (
+            ("placing", item.format("Summit agreed", "s1")),
+            ("plain", item.format("Weather", "w1")),
+        )
+    )
+    store, other = LockWatchingStore(postgres_url), Store(postgres_url)
+    store.migrate()
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:  # the other replica, placing its own articles
+        with other.story_lock():
+            held.set()
+            release.wait(timeout=30)  # the timeout only ends a test whose event loop is stuck
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    assert held.wait(timeout=30)
+    order: list[str] = []
+
+    async def scenario() -> tuple[PollReport, PollReport]:
+        summit = compile_query("summit")
+        async with HttpClient(FetchSettings(allow_private=["127.0.0.1"])) as http:
+            pipeline = Pipeline(
+                store=store,
+                http=http,
+                extractor=Extractor(workers=1),
+                topics={"summit": WatchedTopic(TopicConfig(name="summit", query="summit"), summit)},
+                index=TopicIndex({"summit": summit}),
+                default_interval=LEASE,
+                max_backoff=LEASE,
+                stories=SharedStories.load(store, StoriesSettings()),
+            )
+            waiting = asyncio.create_task(pipeline.poll(FeedConfig(url=placing), NOW))
+            assert await asyncio.to_thread(store.waiting.wait, 30)
+            done = await pipeline.poll(FeedConfig(url=plain), NOW)
+            order.append("other feed polled")
+            assert not waiting.done()
+            release.set()
+            placed = await waiting
+            order.append("article placed")
+            return placed, done
+
+    try:
+        placed, done = asyncio.run(scenario())
+    finally:
+        release.set()
+        holder.join()
+        store.close()
+        other.close()
+    assert order == ["other feed polled", "article placed"]
+    assert (done.error, done.new_entries, done.matches) == (None, 1, 0)
+    assert (placed.error, placed.new_entries, placed.matches) == (None, 1, 1)

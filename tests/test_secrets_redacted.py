@@ -21,8 +21,8 @@ import pytest
 
 from monitor.cli import main
 from monitor.errors import redact_text, redact_url
-from tests.servers import LoopbackHTTPServer, Reply, free_port
-from tests.test_end_to_end import ARTICLE_PATH, SEED, seed_feed, write_config
+from tests.scenario import serve_seed, write_config
+from tests.servers import LoopbackHTTPServer, free_port
 
 SECRETS = ("FEEDPASS", "FEEDTOKEN", "PAGEKEY", "HOOKPASS", "HOOKSIG", "STOREPASS")
 
@@ -47,21 +47,7 @@ def _leaks(text: str) -> list[str]:
 
 def _serve(server: LoopbackHTTPServer) -> tuple[str, str]:
     """The feed and webhook URLs, with credentials; the page links carry an api_key."""
-    server.route(
-        ARTICLE_PATH,
-        Reply(
-            (SEED / "kremlin-says-trump-invited-putin.html").read_bytes(),
-            headers={"Content-Type": "text/html; charset=utf-8"},
-        ),
-    )
-    server.route("/hook", Reply(b"ok"))
-    server.route(
-        "/world.rss",
-        Reply(
-            seed_feed(server, utm="utm_source=rss&amp;api_key=PAGEKEY"),
-            headers={"Content-Type": "application/rss+xml"},
-        ),
-    )
+    serve_seed(server, utm="utm_source=rss&amp;api_key=PAGEKEY")
     host = server.base.removeprefix("http://")
     return (
         f"http://reader:FEEDPASS@{host}/world.rss?token=FEEDTOKEN",

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from monitor.service.scheduling import serve
 
 from monitor.config import load_settings
-from monitor.service.runtime import serve
+from tests.scenario import seed_feed, serve_seed, write_config
 from tests.servers import LoopbackHTTPServer, Reply, Request, SMTPRecorder
-from tests.test_end_to_end import seed_feed, serve_seed, write_config
 
 pytestmark = pytest.mark.slow
 

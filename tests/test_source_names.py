@@ -9,8 +9,8 @@ import pytest
 
 from monitor.cli import OK, main
 from monitor.source_names import source_name
+from tests.scenario import serve_feed
 from tests.servers import LoopbackHTTPServer
-from tests.test_cli_exit_codes import serve_feed
 
 
 def test_name_then_site_title_then_host() -> None:

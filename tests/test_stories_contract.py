@@ -18,23 +18,15 @@ import pytest
 
 from monitor.config import load_settings
 from monitor.service.runtime import CycleReport, once
+from tests.scenario import TOPIC_QUERY, write_config
+from tests.scenario import WIRE as SCENARIO_WIRE
 from tests.servers import LoopbackHTTPServer, Reply
-from tests.test_end_to_end import TOPIC_QUERY, write_config
 
 pytestmark = pytest.mark.slow
 
 DAY1 = datetime(2018, 4, 2, 12, 0, tzinfo=UTC)
 
-WIRE = [
-    "President Donald Trump invited Russian President Vladimir Putin to a summit at the "
-    "White House, the Kremlin said on Monday, describing a proposal made during a phone "
-    "call between the two leaders in March.",
-    "Kremlin foreign policy aide Yury Ushakov told reporters in Moscow that the invitation "
-    "had been extended during the call, but that no concrete preparations for the meeting "
-    "had begun since then.",
-    "Relations between Washington and Moscow have worsened since the call, after both "
-    "countries expelled dozens of diplomats over the poisoning of a former spy in Britain.",
-]
+WIRE = SCENARIO_WIRE[:3]  # the wire copy three outlets carry
 # Another outlet's own write-up a day later: not one sentence in common with WIRE.
 FOLLOW_UP = [
     "The Kremlin invitation for a Trump and Putin summit at the White House drew a cautious "

@@ -16,61 +16,10 @@ import pytest
 
 from monitor.cli import main
 from monitor.config import load_settings
-from tests.servers import LoopbackHTTPServer, Reply, SMTPRecorder
-from tests.test_end_to_end import run_once, squash, text_part, write_config
+from tests.scenario import NEW_FACT, WIRE, publish, run_once, squash, text_part, write_config
+from tests.servers import LoopbackHTTPServer, SMTPRecorder
 
 pytestmark = pytest.mark.slow
-
-WIRE = [
-    "President Donald Trump invited Russian President Vladimir Putin to a summit at the "
-    "White House, the Kremlin said on Monday, describing a proposal made during a phone "
-    "call between the two leaders in March.",
-    "Kremlin foreign policy aide Yury Ushakov told reporters in Moscow that the invitation "
-    "had been extended during the call, but that no concrete preparations for the meeting "
-    "had begun since then.",
-    "Relations between Washington and Moscow have worsened since the call, after both "
-    "countries expelled dozens of diplomats over the poisoning of a former spy in Britain.",
-    "Ushakov said Russia still hoped the two countries could return to a constructive "
-    "dialogue, and that a summit could be discussed once tensions had eased.",
-]
-NEW_FACT = (
-    "On Tuesday the White House denied that any summit plan existed, with press secretary "
-    "Sarah Sanders saying no dates or venues had been discussed with the Kremlin."
-)
-QUERY_SUMMARY = "Trump invited Putin to a White House summit, the Kremlin said."
-
-
-def page(title: str, paragraphs: list[str]) -> bytes:
-    body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    return (
-        f"<html><head><title>{title}</title></head><body><nav>Home | World</nav>"
-        f"<article><h1>{title}</h1>{body}</article><footer>(c) Outlet</footer></body></html>"
-    ).encode()
-
-
-def feed(outlet: str, items: list[tuple[str, str, str]]) -> bytes:
-    """RSS with (guid, title, link) items."""
-    xml = "".join(
-        f"<item><title>{title}</title><link>{link}</link><guid>{guid}</guid>"
-        f"<description>{QUERY_SUMMARY}</description>"
-        "<pubDate>Mon, 02 Apr 2018 14:05:00 GMT</pubDate></item>"
-        for guid, title, link in items
-    )
-    return (
-        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{outlet}</title>'
-        f"{xml}</channel></rss>"
-    ).encode()
-
-
-def publish(
-    server: LoopbackHTTPServer, outlet: str, items: list[tuple[str, str, list[str]]]
-) -> str:
-    """Serve an outlet's feed and its article pages; return the feed URL."""
-    entries = []
-    for slug, title, paragraphs in items:
-        link = server.route(f"/{outlet}/{slug}", Reply(page(title, paragraphs)))
-        entries.append((f"{outlet}-{slug}", title, link))
-    return server.route(f"/{outlet}/feed.xml", Reply(feed(outlet, entries)))
 
 
 def message(raw: bytes) -> EmailMessage:

@@ -51,14 +51,18 @@ class TopicFields:
         return values
 
 
-def query_problems(settings: Settings) -> list[str]:
-    """One line per topic query that does not parse, with the position."""
+def query_problems(settings: Settings, *, pointer: bool = True) -> list[str]:
+    """One problem per topic query that does not parse, with the position (and, with
+    `pointer`, the query with a caret under it, for a terminal)."""
     problems = []
     for i, topic in enumerate(settings.topics):
         try:
             compile_query(topic.query)
         except QueryError as exc:
-            problems.append(f"topics[{i}].query: {exc}")
+            problem = f"topics[{i}].query: {exc}"
+            if pointer:
+                problem += "\n    " + exc.pointer().replace("\n", "\n    ")
+            problems.append(problem)
     return problems
 
 
@@ -154,7 +158,7 @@ class ConfigFile:
                 settings = load_settings(name)
             except ConfigError as exc:
                 raise ConfigError(exc.problems, source=str(self.path)) from None
-            problems = query_problems(settings)
+            problems = query_problems(settings, pointer=False)
             if problems:
                 raise ConfigError(problems, source=str(self.path))
             if self.path.exists():

@@ -7,6 +7,7 @@ across restarts and replicas without touching the file.
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,8 @@ from monitor.admin.config_file import ConfigFile
 from monitor.config import FeedConfig, Settings
 from monitor.errors import MonitorError
 from monitor.pipeline import PollReport
-from monitor.service.runtime import Clock, Runtime, utc_now
+from monitor.service.polling_cycle import Clock
+from monitor.service.runtime import Runtime, utc_now
 from monitor.store import SeenEntry, Store
 from monitor.store.lock import StoreInUse
 
@@ -84,7 +86,8 @@ async def poll_now(runtime: Runtime, ref: str) -> PollOutcome:
     report = await runtime.poll_now(feed.url)
     if report is None:  # a poll of it is under way; what it finds shows on the feeds page
         return PollOutcome(feed, handed_over=True)
-    new = [e for e in runtime.store.entries_since(started) if e.feed_url == feed.url]
+    stored = await asyncio.to_thread(runtime.store.entries_since, started)
+    new = [e for e in stored if e.feed_url == feed.url]
     return PollOutcome(feed, report, tuple(new))
 
 
@@ -95,6 +98,11 @@ async def poll_from_command(settings: Settings, ref: str, clock: Clock = utc_now
         async with Runtime(settings, clock=clock) as runtime:
             return await poll_now(runtime, feed.url)
     except StoreInUse:
-        with closing(Store(settings.store.url)) as store:
-            store.poll_soon(feed.url, clock())
+        await asyncio.to_thread(_poll_soon, settings.store.url, feed.url, clock())
         return PollOutcome(feed, handed_over=True)
+
+
+def _poll_soon(store_url: str, feed_url: str, now: datetime) -> None:
+    """Make a feed due in a store that a running service holds (it polls it next tick)."""
+    with closing(Store(store_url)) as store:
+        store.poll_soon(feed_url, now)

@@ -10,14 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from monitor.errors import MonitorError
-from monitor.store import Store
+from monitor.store.interfaces import StoryMutes
 
 
 class UnknownStory(MonitorError):
     hint = "story ids are shown by `news-monitor status`, digests and the console's Stories page"
 
 
-def mute(store: Store, story_id: str, now: datetime) -> tuple[str, bool]:
+def mute(store: StoryMutes, story_id: str, now: datetime) -> tuple[str, bool]:
     """Mute `story_id`; (its title, whether it was not muted yet)."""
     title = store.story_title(story_id)
     if title is None:
@@ -25,6 +25,6 @@ def mute(store: Store, story_id: str, now: datetime) -> tuple[str, bool]:
     return title, store.mute_story(story_id, title, now)
 
 
-def unmute(store: Store, story_id: str) -> bool:
+def unmute(store: StoryMutes, story_id: str) -> bool:
     """Let a story's waiting reports go out with the next digest; False if it was not muted."""
     return store.unmute_story(story_id)

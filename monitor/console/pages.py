@@ -68,16 +68,16 @@ def _given(values: Any, key: str, default: str) -> str:
     return value.strip() if isinstance(value, str) else default
 
 
-def _apply(console: Console, config: ConfigFile) -> None:
+async def _apply(console: Console, config: ConfigFile) -> None:
     """Validate and write the edited config, then apply it to the running service."""
-    console.runtime.reload(config.save())
+    await console.runtime.reload(config.save())
 
 
 def overview(console: Console) -> Handler:
     async def page(request: web.Request) -> web.Response:
-        store, settings, now = console.runtime.store, console.runtime.settings, console.now()
-        states = {s.url: s for s in store.feed_states()}
-        paused = store.paused_feeds()
+        store, settings, now = console.records, console.runtime.settings, console.now()
+        states = {s.url: s for s in await asyncio.to_thread(store.feed_states)}
+        paused = await asyncio.to_thread(store.paused_feeds)
         health: Counter[str] = Counter()
         for feed in settings.feeds:
             state = states.get(feed.url)
@@ -87,14 +87,14 @@ def overview(console: Console) -> Handler:
                 health["failing"] += 1
             else:
                 health["healthy"] += 1
-        counts = store.match_counts(now - timedelta(hours=24))
+        counts = await asyncio.to_thread(store.match_counts, now - timedelta(hours=24))
         return console.render(
             request,
             "overview.html",
             last_tick=console.liveness.last_tick,
             health=health,
-            outbox=store.outbox_counts(),
-            stopped=store.stopped(),
+            outbox=await asyncio.to_thread(store.outbox_counts),
+            stopped=await asyncio.to_thread(store.stopped),
             topics=[(t, counts.get(t.name, 0)) for t in settings.topics],
         )
 
@@ -103,7 +103,8 @@ def overview(console: Console) -> Handler:
 
 def topics(console: Console) -> Handler:
     async def page(request: web.Request) -> web.Response:
-        counts = console.runtime.store.match_counts(console.now() - timedelta(hours=24))
+        since = console.now() - timedelta(hours=24)
+        counts = await asyncio.to_thread(console.records.match_counts, since)
         listed = [(t, counts.get(t.name, 0)) for t in console.runtime.settings.topics]
         return console.render(request, "topics.html", topics=listed)
 
@@ -119,10 +120,11 @@ async def _backtest(console: Console, query_text: str) -> dict[str, Any]:
     except QueryError as exc:
         return {"query": query_text, "error": exc, "groups": [], "hits": 0, "more": False}
     now = console.now()
-    namer = topic_trial.source_namer(console.runtime.store, console.runtime.settings.feeds)
-    await asyncio.to_thread(console.recent.refresh, console.runtime.store, now)
+    store = console.records
+    namer = await asyncio.to_thread(topic_trial.source_namer, store, console.runtime.settings.feeds)
+    await asyncio.to_thread(console.recent.refresh, store, now)
     hits, more = await asyncio.to_thread(
-        console.recent.hits, console.runtime.store, query, now, BACKTEST_ENTRIES, namer
+        console.recent.hits, store, query, now, BACKTEST_ENTRIES, namer
     )
     groups = topic_trial.by_story(hits)  # newest first, as the hits come
     shown = groups[:BACKTEST_STORIES]
@@ -206,7 +208,7 @@ def topic_save(console: Console) -> Handler:
         try:
             config = ConfigFile(console.config_file)
             config.put_topic(fields, replacing=original or None)
-            _apply(console, config)
+            await _apply(console, config)
         except ConfigError as exc:
             return await _render_form(
                 console, request, fields, original=original, problems=exc.problems
@@ -225,7 +227,7 @@ def topic_delete(console: Console) -> Handler:
         config = ConfigFile(console.config_file)
         try:
             if config.delete_topic(name):
-                _apply(console, config)
+                await _apply(console, config)
                 console.flash(request, f"Topic {name} deleted; its past stories stay in the store.")
             else:
                 console.flash(request, f"No topic {name} in {console.config_file}.")
@@ -238,10 +240,12 @@ def topic_delete(console: Console) -> Handler:
 
 def stories(console: Console) -> Handler:
     async def page(request: web.Request) -> web.Response:
-        settings, store = console.runtime.settings, console.runtime.store
+        settings, store = console.runtime.settings, console.records
         names = [t.name for t in settings.topics]
         topic = request.query.get("topic") or (names[0] if names else "")
-        timeline = store.story_timeline(topic, TIMELINE_STORIES) if topic else []
+        timeline = (
+            await asyncio.to_thread(store.story_timeline, topic, TIMELINE_STORIES) if topic else []
+        )
         keys = {key for _, reports in timeline for r in reports for key in r.digest_keys}
         return console.render(
             request,
@@ -249,8 +253,8 @@ def stories(console: Console) -> Handler:
             topics=names,
             topic=topic,
             timeline=timeline,
-            sent=store.sent_digests(sorted(keys)),
-            muted=store.muted_stories(),
+            sent=await asyncio.to_thread(store.sent_digests, sorted(keys)),
+            muted=await asyncio.to_thread(store.muted_stories),
         )
 
     return page
@@ -260,13 +264,13 @@ def story_mute(console: Console) -> Handler:
     async def action(request: web.Request) -> web.StreamResponse:
         form = await request.post()
         story, topic = _field(form, "story"), _field(form, "topic")
-        store = console.runtime.store
+        store = console.records
         try:
             if form.get("unmute"):
-                story_mutes.unmute(store, story)
+                await asyncio.to_thread(story_mutes.unmute, store, story)
                 console.flash(request, "Story unmuted: what waited goes with the next digest.")
             else:
-                title, _ = story_mutes.mute(store, story, console.now())
+                title, _ = await asyncio.to_thread(story_mutes.mute, store, story, console.now())
                 console.flash(request, f"Muted: nothing more about “{title}” is sent.")
         except MonitorError as exc:
             console.flash(request, str(exc))
@@ -277,10 +281,10 @@ def story_mute(console: Console) -> Handler:
 
 def feeds(console: Console) -> Handler:
     async def page(request: web.Request) -> web.Response:
-        settings, store = console.runtime.settings, console.runtime.store
-        states = {s.url: s for s in store.feed_states()}
-        hints = store.feed_hints()
-        paused = store.paused_feeds()
+        settings, store = console.runtime.settings, console.records
+        states = {s.url: s for s in await asyncio.to_thread(store.feed_states)}
+        hints = await asyncio.to_thread(store.feed_hints)
+        paused = await asyncio.to_thread(store.paused_feeds)
         rules = Rules.from_settings(settings.service)
         rows = [
             {
@@ -304,7 +308,7 @@ def feed_add(console: Console) -> Handler:
         try:
             found = await find_feed(console.runtime.http, url)
             added = append_feeds(console.config_file, [(found.url, name or found.title)])
-            console.runtime.reload(load_settings(console.config_file))
+            await console.runtime.reload(load_settings(console.config_file))
         except MonitorError as exc:
             console.flash(request, f"Not added: {exc}")
             return _back("/feeds")
@@ -327,16 +331,18 @@ def feed_action(console: Console) -> Handler:
             if not url:
                 console.flash(request, "That feed is no longer configured.")
             elif verb == "pause":
-                feed_control.pause(runtime.settings, runtime.store, url, console.now())
+                await asyncio.to_thread(
+                    feed_control.pause, runtime.settings, runtime.store, url, console.now()
+                )
                 console.flash(request, f"Paused {shown}.")
             elif verb == "resume":
-                feed_control.resume(runtime.settings, runtime.store, url)
+                await asyncio.to_thread(feed_control.resume, runtime.settings, runtime.store, url)
                 console.flash(request, f"Resumed {shown}; it is polled when due.")
             elif verb == "remove":
-                _, saved = feed_control.remove(
-                    console.config_file, runtime.settings, runtime.store, url
+                _, saved = await asyncio.to_thread(
+                    feed_control.remove, console.config_file, runtime.settings, runtime.store, url
                 )
-                runtime.reload(saved)
+                await runtime.reload(saved)
                 console.flash(request, f"Removed {shown} from {console.config_file}.")
             elif verb == "poll":
                 outcome = await feed_control.poll_now(runtime, url)
@@ -370,14 +376,14 @@ def deliveries(console: Console) -> Handler:
     async def page(request: web.Request) -> web.Response:
         status = request.query.get("status")
         status = status if status in ("pending", "sent", "failed") else None
-        store = console.runtime.store
+        store = console.records
         return console.render(
             request,
             "deliveries.html",
             status=status,
-            rows=store.latest_deliveries(status, DELIVERIES_SHOWN),
-            counts=store.outbox_counts(),
-            stopped=store.stopped(),
+            rows=await asyncio.to_thread(store.latest_deliveries, status, DELIVERIES_SHOWN),
+            counts=await asyncio.to_thread(store.outbox_counts),
+            stopped=await asyncio.to_thread(store.stopped),
         )
 
     return page
@@ -387,7 +393,10 @@ def delivery_retry(console: Console) -> Handler:
     async def action(request: web.Request) -> web.StreamResponse:
         form = await request.post()
         number = _field(form, "id")
-        if number.isdigit() and console.runtime.store.retry_delivery(int(number), console.now()):
+        retried = number.isdigit() and await asyncio.to_thread(
+            console.records.retry_delivery, int(number), console.now()
+        )
+        if retried:
             console.flash(request, f"Delivery {number} is queued again; it goes at the next tick.")
         else:
             console.flash(request, f"Delivery {number} is not a failed delivery.")
@@ -400,7 +409,7 @@ def delivery_preview(console: Console) -> Handler:
     async def page(request: web.Request) -> web.Response:
         key = request.query.get("key", "")
         try:
-            digest = console.runtime.store.rendered_digest(key)
+            digest = await asyncio.to_thread(console.records.rendered_digest, key)
         except NoResultFound:
             raise web.HTTPNotFound(text="no such digest\n") from None
         return console.render(request, "preview.html", digest=digest)
@@ -411,7 +420,8 @@ def delivery_preview(console: Console) -> Handler:
 def delivery_email(console: Console) -> Handler:
     async def body(request: web.Request) -> web.Response:
         try:
-            digest = console.runtime.store.rendered_digest(request.query.get("key", ""))
+            key = request.query.get("key", "")
+            digest = await asyncio.to_thread(console.records.rendered_digest, key)
         except NoResultFound:
             raise web.HTTPNotFound(text="no such digest\n") from None
         # shown in a sandboxed frame: no script, no form, no request to anywhere

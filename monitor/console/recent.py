@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 
 from monitor.query import Document, Query
 from monitor.query.normalize import prepare
-from monitor.store import SeenEntry, Store
+from monitor.store import SeenEntry
+from monitor.store.interfaces import PastEntries
 from monitor.topic_trial import Hit, match_entry
 
 BATCH = 500  # candidates read back from the store at a time
@@ -38,7 +39,7 @@ class RecentEntries:
         self._postings: dict[str, array[int]] = {}  # word -> positions in _ids
         self._oldest: datetime | None = None
 
-    def refresh(self, store: Store, now: datetime) -> None:
+    def refresh(self, store: PastEntries, now: datetime) -> None:
         """Index the entries stored since the last refresh; start over once a window has
         passed (entries older than the window are skipped by `hits` until then)."""
         since = now - self.window
@@ -82,7 +83,12 @@ class RecentEntries:
         return everything if chosen is None else sorted(chosen)
 
     def hits(
-        self, store: Store, query: Query, now: datetime, limit: int, namer: Callable[[str], str]
+        self,
+        store: PastEntries,
+        query: Query,
+        now: datetime,
+        limit: int,
+        namer: Callable[[str], str],
     ) -> tuple[list[Hit], bool]:
         """Matched entries of the window, newest first, at most `limit` of them; and whether
         there were more (a broad query stops early instead of explaining thousands)."""

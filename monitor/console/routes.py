@@ -29,6 +29,7 @@ from monitor.console.recent import RecentEntries
 from monitor.errors import MonitorError
 from monitor.service.listener import Liveness
 from monitor.service.runtime import Runtime
+from monitor.store.interfaces import ConsoleRecords
 
 HERE = Path(__file__).parent
 PREFIX = "/console"
@@ -78,7 +79,7 @@ class Console:
     async def warm_up(self, _: web.Application) -> None:
         """Read the backtest window's entries once, in a thread, while the service starts."""
         self._warming = asyncio.create_task(
-            asyncio.to_thread(self.recent.refresh, self.runtime.store, self.now())
+            asyncio.to_thread(self.recent.refresh, self.records, self.now())
         )
 
     async def warmed(self) -> None:
@@ -88,6 +89,11 @@ class Console:
 
     def now(self) -> datetime:
         return self.runtime.clock()
+
+    @property
+    def records(self) -> ConsoleRecords:
+        """The store as the pages use it; they call it through `asyncio.to_thread`."""
+        return self.runtime.store
 
     def password_hash(self) -> str | None:
         return self.runtime.settings.admin_password_hash()

@@ -14,7 +14,7 @@ from monitor.channels.files import write_atomic
 from monitor.config import TopicConfig
 from monitor.delivery.compose import fold_stories, render_atom
 from monitor.models import Match
-from monitor.store import Store
+from monitor.store.interfaces import MatchHistory
 
 ATOM_ENTRIES = 50  # stories per topic feed
 RECENT_MATCHES = 500  # matches read to find them: copies and updates fold into their story
@@ -44,7 +44,7 @@ def atom_path(directory: Path, topic: str) -> Path:
 
 
 def write_atom_feeds(
-    store: Store,
+    store: MatchHistory,
     topics: Sequence[TopicConfig],
     names: Iterable[str],
     directory: Path,

@@ -25,7 +25,8 @@ from monitor.config import DigestSettings, TopicConfig, bounded
 from monitor.delivery.compose import build_digest, in_quiet_hours, is_due, render
 from monitor.errors import DeliveryError
 from monitor.models import Delivery, Match
-from monitor.store import DigestTaken, Queued, Store
+from monitor.store import DigestTaken, Queued
+from monitor.store.interfaces import DeliveryRecords, DigestRecords
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def retry_delay(attempts: int, retry_after: float | None, rng: random.Random) ->
 
 
 def queue_due_digests(
-    store: Store,
+    store: DigestRecords,
     topics: Sequence[TopicConfig],
     *,
     channels: Sequence[str],
@@ -114,7 +115,7 @@ def queue_due_digests(
 
 
 def with_other_reports(
-    store: Store, stories: list[tuple[TopicConfig, list[Match]]]
+    store: DigestRecords, stories: list[tuple[TopicConfig, list[Match]]]
 ) -> list[tuple[TopicConfig, list[Match]]]:
     """Each item's "also reported by": the other outlets of the copies folded into it."""
     out = []
@@ -138,7 +139,7 @@ def _other_outlets(item: Match, reports: list[tuple[str, str]]) -> tuple[tuple[s
 
 
 def _earlier_digests(
-    store: Store, stories: list[tuple[TopicConfig, list[Match]]], channel: str
+    store: DigestRecords, stories: list[tuple[TopicConfig, list[Match]]], channel: str
 ) -> list[str]:
     """Digests this one follows up: those that already told a story it now updates."""
     earlier: list[str] = []
@@ -150,7 +151,7 @@ def _earlier_digests(
 
 
 async def drain(
-    store: Store,
+    store: DeliveryRecords,
     channels: Mapping[str, Channel],
     *,
     now: datetime,
@@ -166,9 +167,12 @@ async def drain(
     Channels are sent to concurrently, each one's deliveries in order.
     """
     rng = rng or random.Random()
-    due = store.claim_deliveries(owner, now, lease, ignore_backoff=ignore_backoff)
+    due = await asyncio.to_thread(
+        store.claim_deliveries, owner, now, lease, ignore_backoff=ignore_backoff
+    )
     if any(d.attempts == 0 for d in due):
-        store.make_durable()  # a digest reaches the disk before anyone can receive it
+        # a digest reaches the disk before anyone can receive it
+        await asyncio.to_thread(store.make_durable)
     by_channel: dict[str, list[Delivery]] = {}
     for delivery in due:
         by_channel.setdefault(delivery.channel, []).append(delivery)
@@ -186,7 +190,7 @@ async def drain(
 
 
 async def _drain_channel(
-    store: Store,
+    store: DeliveryRecords,
     name: str,
     channel: Channel | None,
     deliveries: list[Delivery],
@@ -198,15 +202,20 @@ async def _drain_channel(
     sent = retrying = failed = 0
     for index, delivery in enumerate(deliveries):
         if channel is None:
-            store.mark_failed(delivery.id, f"no channel named {name!r} is configured")
+            await asyncio.to_thread(
+                store.mark_failed, delivery.id, f"no channel named {name!r} is configured"
+            )
             failed += 1
             continue
         try:
             outcome = await _deliver(store, channel, delivery, now=now, rng=rng)
         except Exception:  # a bug in one channel must not stop the others
             log.exception("delivery crashed channel=%s digest=%s", name, delivery.digest_key)
-            store.mark_retry(
-                delivery.id, "internal error", now + retry_delay(delivery.attempts + 1, None, rng)
+            await asyncio.to_thread(
+                store.mark_retry,
+                delivery.id,
+                "internal error",
+                now + retry_delay(delivery.attempts + 1, None, rng),
             )
             outcome = "retrying"
         sent += outcome == "sent"
@@ -214,23 +223,28 @@ async def _drain_channel(
         failed += outcome in ("failed", "stopped")
         if outcome == "stopped":  # released, still pending, until `outbox retry`
             for later in deliveries[index + 1 :]:
-                store.release_delivery(later.id)
+                await asyncio.to_thread(store.release_delivery, later.id)
             break
     return DrainReport(sent=sent, retrying=retrying, failed=failed)
 
 
 async def _deliver(
-    store: Store, channel: Channel, delivery: Delivery, *, now: datetime, rng: random.Random
+    store: DeliveryRecords,
+    channel: Channel,
+    delivery: Delivery,
+    *,
+    now: datetime,
+    rng: random.Random,
 ) -> str:
     """Send one delivery and record the outcome: "sent", "retrying", "failed" or "stopped"."""
-    digest = store.rendered_digest(delivery.digest_key)
+    digest = await asyncio.to_thread(store.rendered_digest, delivery.digest_key)
     try:
         await channel.send(digest)
     except DeliveryError as exc:
         if exc.stop_channel:
-            store.stop_channel(delivery.channel, str(exc), now)
+            await asyncio.to_thread(store.stop_channel, delivery.channel, str(exc), now)
         if exc.permanent:
-            store.mark_failed(delivery.id, str(exc))
+            await asyncio.to_thread(store.mark_failed, delivery.id, str(exc))
             log.error(
                 "delivery failed for good channel=%s digest=%s error=%s",
                 delivery.channel,
@@ -239,7 +253,7 @@ async def _deliver(
             )
             return "stopped" if exc.stop_channel else "failed"
         when = now + retry_delay(delivery.attempts + 1, exc.retry_after, rng)
-        store.mark_retry(delivery.id, str(exc), when)
+        await asyncio.to_thread(store.mark_retry, delivery.id, str(exc), when)
         log.warning(
             "delivery will be retried channel=%s digest=%s at=%s error=%s",
             delivery.channel,
@@ -248,6 +262,6 @@ async def _deliver(
             exc,
         )
         return "retrying"
-    store.mark_sent(delivery.id, now)
+    await asyncio.to_thread(store.mark_sent, delivery.id, now)
     log.info("delivered channel=%s digest=%s", delivery.channel, delivery.digest_key)
     return "sent"

@@ -15,7 +15,8 @@ from monitor.config import Settings
 from monitor.delivery.compose import render_coverage
 from monitor.errors import redact_url
 from monitor.models import FeedState
-from monitor.store import DigestTaken, Store
+from monitor.store import DigestTaken
+from monitor.store.interfaces import HealthRecords
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def outage_since(states: Mapping[str, FeedState], feed_urls: Sequence[str]) -> d
 
 
 def queue_coverage_alerts(
-    store: Store, settings: Settings, routes: Mapping[str, Sequence[str]], now: datetime
+    store: HealthRecords, settings: Settings, routes: Mapping[str, Sequence[str]], now: datetime
 ) -> list[str]:
     """Queue one alert per channel for a long outage; return the keys queued this time."""
     states = {s.url: s for s in store.feed_states()}

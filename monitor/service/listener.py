@@ -7,6 +7,7 @@ or the store does not answer, so a supervisor can restart the service.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,11 @@ class Liveness:
         return None
 
 
+def _select_one(store: Store) -> None:
+    with store.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
 def build_app(
     *,
     store: Store,
@@ -52,8 +58,7 @@ def build_app(
         problem = liveness.problem(clock())
         if problem is None:
             try:
-                with store.engine.connect() as conn:
-                    conn.execute(text("SELECT 1"))
+                await asyncio.to_thread(_select_one, store)
             except Exception as exc:  # any store failure makes the service unhealthy
                 problem = f"the store does not answer: {type(exc).__name__}"
         if problem:
@@ -66,7 +71,7 @@ def build_app(
         return web.Response(text="ready\n")
 
     async def metrics_page(_: web.Request) -> web.Response:
-        counts = store.outbox_counts()
+        counts = await asyncio.to_thread(store.outbox_counts)
         metrics.set("news_monitor_outbox_depth", counts.pending, status="pending")
         metrics.set("news_monitor_outbox_depth", counts.failed, status="failed")
         return web.Response(

@@ -25,10 +25,13 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError
 
 from monitor.errors import StoreError, redact_url
+from monitor.store.rows import SeenEntry
 from monitor.store.schema import (
     MIGRATIONS,
     deliveries,
+    entries,
     feeds,
+    matches,
     schema_migrations,
 )
 
@@ -153,6 +156,35 @@ class StoreBase:
                 )
                 applied.append(name)
         return applied
+
+    def seen_entries(self, *where: Any) -> list[tuple[int, SeenEntry]]:
+        """Entries that satisfy `where`, by id in order, with their article text and story."""
+        query = (
+            select(entries, matches.c.text, matches.c.story_id, matches.c.story_reason)
+            .outerjoin(
+                matches,
+                (matches.c.entry_key == entries.c.key) & (matches.c.feed_url == entries.c.feed_url),
+            )
+            .where(*where)
+            .order_by(entries.c.id)
+        )
+        seen: dict[int, SeenEntry] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query).mappings():
+                seen.setdefault(
+                    row["id"],
+                    SeenEntry(
+                        feed_url=row["feed_url"],
+                        title=row["title"] or "",
+                        summary=row["summary"] or "",
+                        link=row["link"],
+                        first_seen=row["first_seen"],
+                        article_text=row["text"],
+                        story_id=row["story_id"],
+                        story_reason=row["story_reason"],
+                    ),
+                )
+        return list(seen.items())
 
     def release_claims(self) -> None:
         """Drop every claim: for a process that knows no other can hold one (SQLite's lock)."""

@@ -7,7 +7,6 @@ small dataclasses, and none reads more rows than the page shows.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, Index, func, select, update
 
@@ -54,38 +53,10 @@ class DeliveryRow:
 class ConsoleReads(StoreBase):
     def entries_after(self, after_id: int, since: datetime) -> list[tuple[int, SeenEntry]]:
         """Entries stored after id `after_id` and first seen since `since`, with their ids."""
-        return self._entries_where(entries.c.id > after_id, entries.c.first_seen >= since)
+        return self.seen_entries(entries.c.id > after_id, entries.c.first_seen >= since)
 
     def entries_by_id(self, ids: Sequence[int]) -> dict[int, SeenEntry]:
-        return dict(self._entries_where(entries.c.id.in_(list(ids))))
-
-    def _entries_where(self, *where: Any) -> list[tuple[int, SeenEntry]]:
-        query = (
-            select(entries, matches.c.text, matches.c.story_id, matches.c.story_reason)
-            .outerjoin(
-                matches,
-                (matches.c.entry_key == entries.c.key) & (matches.c.feed_url == entries.c.feed_url),
-            )
-            .where(*where)
-            .order_by(entries.c.id)
-        )
-        seen: dict[int, SeenEntry] = {}
-        with self.engine.connect() as conn:
-            for row in conn.execute(query).mappings():
-                seen.setdefault(
-                    row["id"],
-                    SeenEntry(
-                        feed_url=row["feed_url"],
-                        title=row["title"] or "",
-                        summary=row["summary"] or "",
-                        link=row["link"],
-                        first_seen=row["first_seen"],
-                        article_text=row["text"],
-                        story_id=row["story_id"],
-                        story_reason=row["story_reason"],
-                    ),
-                )
-        return list(seen.items())
+        return dict(self.seen_entries(entries.c.id.in_(list(ids))))
 
     def story_timeline(self, topic: str, stories: int) -> list[tuple[str, list[Report]]]:
         """The topic's latest `stories` stories, newest first, each with its reports in order."""

@@ -282,32 +282,7 @@ class PollStore(StoreBase):
 
     def entries_since(self, since: datetime) -> list[SeenEntry]:
         """Entries first seen since `since`, with the text of their article when one was kept."""
-        query = (
-            select(entries, matches.c.text, matches.c.story_id, matches.c.story_reason)
-            .outerjoin(
-                matches,
-                (matches.c.entry_key == entries.c.key) & (matches.c.feed_url == entries.c.feed_url),
-            )
-            .where(entries.c.first_seen >= since)
-            .order_by(entries.c.id)
-        )
-        seen: dict[int, SeenEntry] = {}
-        with self.engine.connect() as conn:
-            for row in conn.execute(query).mappings():
-                seen.setdefault(
-                    row["id"],
-                    SeenEntry(
-                        feed_url=row["feed_url"],
-                        title=row["title"] or "",
-                        summary=row["summary"] or "",
-                        link=row["link"],
-                        first_seen=row["first_seen"],
-                        article_text=row["text"],
-                        story_id=row["story_id"],
-                        story_reason=row["story_reason"],
-                    ),
-                )
-        return list(seen.values())
+        return [entry for _, entry in self.seen_entries(entries.c.first_seen >= since)]
 
     def match_counts(self, since: datetime) -> dict[str, int]:
         with self.engine.connect() as conn:

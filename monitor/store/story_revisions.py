@@ -1,7 +1,7 @@
 """The story book's records and the stories' stored matches.
 
 Replicas save the book as revisions under an advisory lock (`story_lock`) and read
-what others saved since their last revision (monitor/story_sync.py).
+what others saved since their last revision (monitor/pipeline/story_sync.py).
 """
 
 import json

@@ -9,11 +9,14 @@ of an article already placed, else `also_reported`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from monitor.models import Match
+from monitor.models import Entry, FeedState, Match
+from monitor.pipeline.story_sync import SharedStories
+from monitor.store.interfaces import PollRecords
 from monitor.stories import StoryArticle, StoryBook
 
 Candidate = tuple[StoryArticle, Sequence[Match]]  # an article and its matches, one per topic
@@ -58,3 +61,30 @@ def place_one(
             )
         )
     return placed
+
+
+def place_and_record(
+    store: PollRecords,
+    stories: SharedStories | None,
+    new: Sequence[Entry],
+    candidates: Sequence[Candidate],
+    now: datetime,
+    routes: Mapping[str, Sequence[str]],
+    *,
+    feed: tuple[FeedState, str | None, timedelta | None],
+) -> tuple[list[Match], int]:
+    """Place the candidates in their stories and record the entries, the matches and the
+    feed's new state in one transaction, under the story lock; blocking (a worker thread
+    runs it, so the lock and the store may wait while other feeds' polls go on)."""
+    with _updating(stories, now, bool(candidates)) as book:
+        found = place(book, candidates, now)
+        return found, store.record_entries(new, found, now, routes, feed=feed)
+
+
+def _updating(
+    stories: SharedStories | None, now: datetime, needed: bool
+) -> AbstractContextManager[StoryBook | None]:
+    """The story book to place articles in, up to date and saved after (None: no book)."""
+    if stories is None or not needed:
+        return nullcontext()
+    return stories.updating(now)

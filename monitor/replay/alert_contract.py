@@ -1,4 +1,4 @@
-"""The alert contract, checked on the lines a replay gives (monitor/replay.py).
+"""The alert contract, checked on the lines a replay gives (monitor/replay/archive_replay.py).
 
 Per topic, in the order the articles were placed:
 

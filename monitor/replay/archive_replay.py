@@ -25,11 +25,11 @@ from monitor.delivery.outbox import queue_due_digests
 from monitor.errors import ExtractError
 from monitor.extract import Extractor
 from monitor.models import Match
-from monitor.placement import Candidate, place
+from monitor.pipeline.placement import Candidate, place
+from monitor.pipeline.story_sync import SharedStories
 from monitor.query import Document, TopicIndex, compile_query
 from monitor.store import Store
 from monitor.stories import StoryArticle, StoryBook
-from monitor.story_sync import SharedStories
 from monitor.urls import canonical_url
 
 CHANNEL = "replay"  # the one channel every replayed topic is routed to

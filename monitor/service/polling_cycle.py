@@ -1,0 +1,171 @@
+"""The polling cycle: claim the feeds that are due, poll them concurrently, keep the claims.
+
+On PostgreSQL replicas split the feeds by claiming them (`store.claim_batch` at a
+time); on SQLite every due feed is claimed at once. A feed's poll never fails
+another's, and the store is only called from worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from monitor.config import Settings
+from monitor.errors import redact_url
+from monitor.feeds import ParsePool
+from monitor.pipeline import Pipeline, PollReport
+from monitor.poll_schedule import Rules
+from monitor.store import ClaimedFeed, Store
+
+log = logging.getLogger(__name__)
+
+_FEEDS_PER_CONNECTION = 2  # feeds polled at once per fetch.max_connections
+
+Clock = Callable[[], datetime]
+Progress = Callable[[int, int], None]  # (feeds done, feeds in all)
+
+
+class PollingCycle:
+    """Polls feeds for one process (`owner` in the claims it takes)."""
+
+    def __init__(self, store: Store, owner: str, parser: ParsePool, clock: Clock) -> None:
+        self.store = store
+        self.owner = owner
+        self.parser = parser
+        self.clock = clock
+
+    async def poll_now(self, settings: Settings, pipeline: Pipeline, url: str) -> PollReport | None:
+        """Poll one configured feed now, due or not; None if another poll holds it."""
+        feed = next(f for f in settings.feeds if f.url == url)
+        claimed = await asyncio.to_thread(
+            self.store.claim_feed, url, self.owner, self.clock(), settings.store.lease
+        )
+        if claimed is None:
+            return None
+        rules = Rules.from_settings(settings.service)
+        try:
+            return await pipeline.poll(
+                feed, self.clock(), parser=self.parser, rules=rules, claimed=claimed
+            )
+        except Exception as exc:  # as in `poll`: this feed only; its claim lapses with the lease
+            log.exception("poll failed feed_url=%s", redact_url(url))
+            return PollReport(url, error=f"internal error: {type(exc).__name__}")
+
+    async def poll(
+        self,
+        settings: Settings,
+        pipeline: Pipeline,
+        *,
+        only_due: bool,
+        progress: Progress | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> list[PollReport]:
+        """Poll the due feeds (or all) concurrently; `progress(done, total)` after each.
+
+        When `stop` is set, no feed is claimed any more and the polls in flight are
+        cancelled at their next wait: a feed being saved is saved (its thread runs to the
+        end of its transaction), the others keep their old state for the next cycle.
+
+        Feeds are claimed before they are polled, so replicas sharing a PostgreSQL
+        store split them: `store.claim_batch` at a time, more as those finish. On
+        SQLite every due feed is claimed at once. The HTTP client caps concurrent
+        requests (fetch.max_connections, fetch.max_per_host) and the parse pool the
+        documents parsed at once; a feed's poll never fails another's.
+        """
+        now = self.clock()
+        by_url = {feed.url: feed for feed in settings.feeds}
+        batch = settings.store.claim_batch if self.store.shared else None
+        rules = Rules.from_settings(settings.service)
+        done = 0
+
+        def claim(limit: int | None) -> list[ClaimedFeed]:
+            # `once` takes every feed not yet checked in this cycle, due or not; feeds
+            # falling due during a long cycle wait for the next one
+            claimed = self.store.claim_feeds(
+                self.owner,
+                self.clock(),
+                settings.store.lease,
+                limit=limit,
+                due_by=now if only_due else None,
+                unchecked_since=None if only_due else now,
+            )
+            unknown = [c.url for c in claimed if c.url not in by_url]
+            if unknown:  # left claimed: a replica that has them in its config takes them later
+                log.warning(
+                    "feeds in the store but not in this config (replicas should share one "
+                    "config) count=%d first=%s",
+                    len(unknown),
+                    redact_url(unknown[0]),
+                )
+            return [c for c in claimed if c.url in by_url]
+
+        # Feeds polled at once: enough to keep every connection busy, few enough that the
+        # documents and pages they hold stay bounded (SQLite claims every due feed at once).
+        polling = asyncio.Semaphore(_FEEDS_PER_CONNECTION * settings.fetch.max_connections)
+
+        async def poll_one(claimed: ClaimedFeed) -> PollReport:
+            nonlocal done
+            await polling.acquire()
+            feed = by_url[claimed.url]
+            holding = asyncio.create_task(self._hold_claim(feed.url, settings.store.lease))
+            try:
+                # the next check counts from this poll, not from the start of the cycle
+                return await pipeline.poll(
+                    feed, self.clock(), parser=self.parser, rules=rules, claimed=claimed
+                )
+            except Exception as exc:  # a bug or a store error: this feed only, retried next tick
+                log.exception("poll failed feed_url=%s", redact_url(feed.url))
+                return PollReport(feed.url, error=f"internal error: {type(exc).__name__}")
+            finally:
+                polling.release()
+                holding.cancel()
+                done += 1
+                if progress is not None:
+                    progress(done, max(done, total))
+
+        reports: list[PollReport] = []
+        running: set[asyncio.Task[PollReport]] = set()
+        total, more = 0, True
+        refill = 1 if batch is None else max(1, batch // 2)  # fewer, larger claims
+        stopping = asyncio.ensure_future((stop or asyncio.Event()).wait())
+        try:
+            while not stopping.done():
+                room = None if batch is None else batch - len(running)
+                if more and (room is None or room >= refill):
+                    claimed = await asyncio.to_thread(claim, room)
+                    more = bool(claimed) and batch is not None
+                    total += len(claimed)
+                    running |= {asyncio.create_task(poll_one(c)) for c in claimed}
+                if not running:
+                    break
+                waiting: set[asyncio.Future[Any]] = {*running, stopping}
+                finished, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                reports += [task.result() for task in running if task in finished]
+                running = {task for task in running if task not in finished}
+        finally:
+            stopping.cancel()
+        if running:  # stopped: the feeds in flight give up at their next wait
+            for task in running:
+                task.cancel()
+            await asyncio.wait(running)
+            reports += [t.result() for t in running if not t.cancelled() and not t.exception()]
+            await asyncio.to_thread(self.store.release_feed_claims, self.owner)
+        order = {url: i for i, url in enumerate(by_url)}
+        return sorted(reports, key=lambda report: order[report.url])
+
+    async def _hold_claim(self, url: str, lease: timedelta) -> None:
+        """Renew the claim on a feed while its poll runs (many slow pages can outlast a
+        lease), so no other replica takes it over mid-way. SQLite has no other replica."""
+        if not self.store.shared:
+            return
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 3)
+            try:
+                await asyncio.to_thread(
+                    self.store.extend_claim, url, self.owner, self.clock() + lease
+                )
+            except Exception:  # the database is away: the poll goes on, the lease may lapse
+                log.warning("claim not renewed feed_url=%s", redact_url(url), exc_info=True)
