@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from monitor.service.scheduling import serve
 
 from monitor.admin.web_password import hash_password
 from monitor.config import load_settings
 from monitor.console import add_console
 from monitor.service.listener import Liveness
 from monitor.service.runtime import Runtime
+from monitor.service.scheduling import serve
 from tests.scenario import NEW_FACT, WIRE, publish, write_config
 from tests.servers import LoopbackHTTPServer, Reply, free_port
 

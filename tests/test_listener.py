@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from monitor.service.scheduling import serve
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config import load_settings
 from monitor.metrics import Metrics
 from monitor.service.listener import Liveness, build_app, start
+from monitor.service.scheduling import serve
 from monitor.store import Store
 from tests.scenario import serve_seed, write_config
 from tests.servers import LoopbackHTTPServer, free_port

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from monitor.service.scheduling import serve
 
 from monitor.config import load_settings
+from monitor.service.scheduling import serve
 from tests.scenario import seed_feed, serve_seed, write_config
 from tests.servers import LoopbackHTTPServer, Reply, Request, SMTPRecorder
 
