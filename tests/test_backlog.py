@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
-from monitor.commands import _summary
+from monitor.cli.cycle_commands import summary as _summary
 from monitor.config import load_settings
 from monitor.models import Entry, FeedState
 from monitor.pipeline.backlog import news_since, split_backlog

@@ -17,9 +17,10 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from monitor import logs
+from monitor.cli.exit_codes import CONFIG_ERROR, NOTHING_DONE, OK, SOME_FAILED
 from monitor.errors import ConfigError, MonitorError, QueryError
 
-OK, SOME_FAILED, CONFIG_ERROR, NOTHING_DONE = 0, 1, 2, 3
+__all__ = ["CONFIG_ERROR", "NOTHING_DONE", "OK", "SOME_FAILED", "build_parser", "main", "parse"]
 
 DESCRIPTION = """\
 news-monitor watches RSS, Atom and JSON feeds for the topics you configure,
@@ -315,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.setup(verbose=args.verbose, json_lines=args.log_format == "json")
     if args.quiet:
         logging.getLogger().setLevel(logging.WARNING)
-    from monitor.commands import HANDLERS  # the whole application: only when a command runs
+    from monitor.cli.handlers import HANDLERS  # the whole application: only when a command runs
 
     try:
         code = HANDLERS[args.command](args)
