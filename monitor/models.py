@@ -116,6 +116,8 @@ class Match:
     new_sentences: tuple[str, ...] = ()  # what is new, for a development
     also: tuple[tuple[str, str], ...] = ()  # other (outlet, url) reports, filled at digest time
     folded: tuple[tuple[str, str], ...] = ()  # (outlet, url) of the story's other articles
+    also_more: int = 0  # outlets beyond those in `also` (a digest lists a few)
+    folded_more: int = 0  # articles beyond those in `folded`
     # waiting for the same digest, folded into this item (monitor.delivery.compose.fold_stories)
     snippet: str | None = None  # the text around the best hit of the query
     hits: tuple[tuple[str, str, int], ...] = ()  # (term, field, count): why it matched

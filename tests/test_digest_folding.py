@@ -128,3 +128,20 @@ def test_the_atom_feed_has_one_entry_per_story(tmp_path: Path) -> None:
         "urn:news-monitor:story:summit-st-1",
     ]
     assert entries[1].link == "https://a.org/1"
+
+
+def test_a_story_carried_by_hundreds_of_outlets_lists_ten_and_counts_the_rest() -> None:
+    """Every outlet once would make megabytes per digest: ten are named, the rest counted."""
+    reports = tuple((f"Outlet {n:03}", f"https://o{n}.org/1") for n in range(300))
+    lead = story_item("https://a.org/1", "Outlet A", "new_story", also=reports)
+    copies = [story_item(f"https://c{n}.org/1", f"Copy {n}", "also_reported") for n in range(40)]
+
+    digest = build_digest("inbox", [(topic(), [lead, *copies])], NOW)
+    rendered = render(digest)
+
+    (section,) = to_document(digest)["sections"]
+    story = section["items"][0]["story"]
+    assert len(story["also_reported_by"]) == 10 and story["also_reported_more"] == 330
+    assert len(story["articles"]) == 21 and story["articles_more"] == 20
+    assert "and 330 more" in rendered.text and "and 330 more" in rendered.html
+    assert "Outlet 299" not in rendered.html

@@ -95,7 +95,27 @@ def fold_stories(items: Sequence[Match]) -> list[Match]:
     stories: dict[str, list[Match]] = {}
     for item in items:
         stories.setdefault(item.story_id or f"url:{item.url}", []).append(item)
-    return [_fold(group) for group in stories.values()]
+    return [_capped(_fold(group)) for group in stories.values()]
+
+
+# A story carried by hundreds of outlets would list every one in every format, several
+# megabytes per digest (a first cycle over 1,000 feeds made a 17 MB email); a reader
+# wants a few, and how many more.
+OUTLETS_LISTED = 10
+ARTICLES_LISTED = 20
+
+
+def _capped(item: Match) -> Match:
+    """The item with at most OUTLETS_LISTED outlets and ARTICLES_LISTED articles listed."""
+    if len(item.also) <= OUTLETS_LISTED and len(item.folded) <= ARTICLES_LISTED:
+        return item
+    return replace(
+        item,
+        also=item.also[:OUTLETS_LISTED],
+        also_more=item.also_more + max(len(item.also) - OUTLETS_LISTED, 0),
+        folded=item.folded[:ARTICLES_LISTED],
+        folded_more=item.folded_more + max(len(item.folded) - ARTICLES_LISTED, 0),
+    )
 
 
 def _fold(group: list[Match]) -> Match:
@@ -199,9 +219,11 @@ def _item_document(item: Match) -> dict[str, Any]:
                 {"source": source, "url": safe_link(url)}
                 for source, url in ((item.source, item.url), *item.folded)
             ],
+            "articles_more": item.folded_more,
             "also_reported_by": [
                 {"source": source, "url": safe_link(url)} for source, url in item.also
             ],
+            "also_reported_more": item.also_more,
         },
     }
 
