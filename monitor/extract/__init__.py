@@ -1,11 +1,12 @@
 """Article page → `Article`: charset, walls, trafilatura in a process pool, metadata.
 
-    pool.py     Extractor: the process pool, timeout, size cap, worker recycling
+    worker_pool.py  Extractor: the process pool, timeout, size cap, worker recycling
+    jobs.py     what crosses to a worker and back (the service never imports trafilatura)
     worker.py   one page in a worker: sniff, decode, trafilatura, metadata (plain strings out)
     blocks.py   the page as a reader sees it: one line per block element
     recover.py  article text trafilatura left out: when to retry, skipped paragraphs put back
     promotions.py  paragraphs that are not the article: promotions, related-story rails
-    decode.py   what the bytes are and their charset (header, meta, BOM, detection)
+    charset.py  what the bytes are and their charset (header, meta, BOM, detection)
     detect.py   consent walls, paywall stubs, "enable JavaScript" pages
     rough.py    every word of a page, cheaply: whether full extraction is worth it
     compare.py  pure helpers for the pipeline: feed text vs page text, feed date vs page date
@@ -14,8 +15,8 @@ trafilatura's own downloader (`fetch_url`) is never used: pages come from our HT
 """
 
 from monitor.extract.compare import DateChoice, TextChoice, better_text, check_date, overlap
+from monitor.extract.jobs import Job, Result, extract_sync, run
 from monitor.extract.rough import page_words
-from monitor.extract.worker import Job, Result, extract_sync, run
 from monitor.extract.worker_pool import Extractor, Worker, truncate
 
 __all__ = [

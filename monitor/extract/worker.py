@@ -16,7 +16,6 @@ are dropped (`promotions.strip`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -24,28 +23,16 @@ import trafilatura
 from trafilatura.utils import load_html
 
 from monitor.extract import blocks, charset, detect, promotions, recover
+from monitor.extract.jobs import Job, Result
 
-Result = dict[str, str | None]
 Tree = Any  # lxml.html.HtmlElement (lxml ships no type stubs)
 
-DEFAULT_MAX_BYTES = 3_000_000
 _WS = re.compile(r"\s+")
 _LANG = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]+)*$")
 
 
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One page for a worker: picklable, so it crosses to the pool as is."""
-
-    body: bytes
-    url: str
-    content_type: str | None = None
-    min_chars: int = 200
-    summary: str | None = None  # the feed entry's summary: the text should be longer
-
-
 def run(job: Job) -> Result:
-    """The default worker: `extract_sync` on a Job."""
+    """`extract_sync` on a Job."""
     return extract_sync(
         job.body, job.url, job.content_type, min_chars=job.min_chars, summary=job.summary
     )

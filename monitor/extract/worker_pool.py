@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Self
 
 from monitor.errors import ExtractError
-from monitor.extract.worker import DEFAULT_MAX_BYTES, Job, Result, run
+from monitor.extract.jobs import DEFAULT_MAX_BYTES, Job, Result, run
 from monitor.models import Article
 from monitor.processes import kill_pool, watch_service, worker_context, worker_processes
 
