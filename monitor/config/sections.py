@@ -62,7 +62,7 @@ class FetchSettings(_Section):
     max_bytes: int = Field(5_000_000, gt=0, description="cap on a decoded response body")
     max_redirects: int = Field(5, ge=0, le=20, description="redirects followed per request")
     max_connections: int = Field(
-        50,
+        200,
         gt=0,
         description="concurrent requests in all; twice as many feeds are polled at once, "
         "which bounds the documents and pages a cycle holds in memory",
