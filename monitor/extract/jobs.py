@@ -26,9 +26,7 @@ class Job:
 
 
 def run(job: Job) -> Result:
-    """The default worker: `worker.extract_sync` on a Job, in the worker process."""
-    from monitor.extract.worker import extract_sync
-
+    """The default worker: `extract_sync` on a Job, in the worker process."""
     return extract_sync(
         job.body, job.url, job.content_type, min_chars=job.min_chars, summary=job.summary
     )

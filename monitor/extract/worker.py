@@ -23,19 +23,12 @@ import trafilatura
 from trafilatura.utils import load_html
 
 from monitor.extract import blocks, charset, detect, promotions, recover
-from monitor.extract.jobs import Job, Result
+from monitor.extract.jobs import Result
 
 Tree = Any  # lxml.html.HtmlElement (lxml ships no type stubs)
 
 _WS = re.compile(r"\s+")
 _LANG = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]+)*$")
-
-
-def run(job: Job) -> Result:
-    """`extract_sync` on a Job."""
-    return extract_sync(
-        job.body, job.url, job.content_type, min_chars=job.min_chars, summary=job.summary
-    )
 
 
 def failure(reason: str, detail: str) -> Result:
