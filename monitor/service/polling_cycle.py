@@ -1,7 +1,8 @@
 """The polling cycle: claim the feeds that are due, poll them concurrently, keep the claims.
 
 On PostgreSQL replicas split the feeds by claiming them (`store.claim_batch` at a
-time); on SQLite every due feed is claimed at once. A feed's poll never fails
+time), each its own share first (`Share`: an even split among the live replicas);
+on SQLite every due feed is claimed at once. A feed's poll never fails
 another's, and the store is only called from worker threads.
 """
 
@@ -19,10 +20,12 @@ from monitor.feeds import ParsePool
 from monitor.pipeline import Pipeline, PollReport
 from monitor.poll_schedule import Rules
 from monitor.store import ClaimedFeed, Store
+from monitor.store.polls import Share
 
 log = logging.getLogger(__name__)
 
 _FEEDS_PER_CONNECTION = 2  # feeds polled at once per fetch.max_connections
+_ALIVE_AT_LEAST = timedelta(seconds=30)  # a busy replica may claim seldom with a short tick
 
 Clock = Callable[[], datetime]
 Progress = Callable[[int, int], None]  # (feeds done, feeds in all)
@@ -84,13 +87,16 @@ class PollingCycle:
         def claim(limit: int | None) -> list[ClaimedFeed]:
             # `once` takes every feed not yet checked in this cycle, due or not; feeds
             # falling due during a long cycle wait for the next one
+            at = self.clock()
+            share = self._share(settings, at) if self.store.shared else None
             claimed = self.store.claim_feeds(
                 self.owner,
-                self.clock(),
+                at,
                 settings.store.lease,
                 limit=limit,
                 due_by=now if only_due else None,
                 unchecked_since=None if only_due else now,
+                share=share,
             )
             unknown = [c.url for c in claimed if c.url not in by_url]
             if unknown:  # left claimed: a replica that has them in its config takes them later
@@ -155,6 +161,16 @@ class PollingCycle:
             await asyncio.to_thread(self.store.release_feed_claims, self.owner)
         order = {url: i for i, url in enumerate(by_url)}
         return sorted(reports, key=lambda report: order[report.url])
+
+    def _share(self, settings: Settings, now: datetime) -> Share:
+        """This replica's share of the feeds, noting that it is alive.
+
+        A replica that has not claimed for three ticks (30 s at least) no longer counts;
+        a feed overdue by two ticks is anyone's, so a dead replica's feeds wait no longer.
+        """
+        tick = settings.service.tick
+        alive = max(3 * tick, _ALIVE_AT_LEAST)
+        return self.store.replica_share(self.owner, now, alive, grace=2 * tick)
 
     async def _hold_claim(self, url: str, lease: timedelta) -> None:
         """Renew the claim on a feed while its poll runs (many slow pages can outlast a

@@ -3,16 +3,20 @@
 A feed is *claimed* before it is polled (`claim_feeds`: `FOR UPDATE SKIP LOCKED` and
 a lease), so replicas never poll one feed in the same interval; saving the poll's
 outcome ends the claim, and a process that dies frees its claims at the lease's end.
+Replicas split the feeds evenly by `spread` (`replica_share`): each claims its own
+share first, and another's only when never polled or overdue by more than a grace.
 """
 
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
     bindparam,
+    case,
+    delete,
     func,
     insert,
     or_,
@@ -39,7 +43,20 @@ from monitor.store.schema import (
     feeds,
     matches,
     queue,
+    replicas,
 )
+
+
+class Share(NamedTuple):
+    """A replica's part of the feeds: those whose `spread` modulo `of` is `rank`.
+
+    A feed of another share becomes anyone's once overdue by more than `grace`, so
+    the share of a replica that died (or lags) is taken over.
+    """
+
+    rank: int
+    of: int
+    grace: timedelta
 
 
 class PollStore(StoreBase):
@@ -93,6 +110,7 @@ class PollStore(StoreBase):
         limit: int | None = None,
         due_by: datetime | None = None,
         unchecked_since: datetime | None = None,
+        share: Share | None = None,
     ) -> list[ClaimedFeed]:
         """Claim up to `limit` active feeds that are due and not claimed; return them.
 
@@ -101,7 +119,9 @@ class PollStore(StoreBase):
         feed's state is saved, or until `now + lease` if the process dies first. Rows
         another process is claiming right now are skipped, not waited for, so replicas
         never poll one feed at once. Most overdue first; never-polled feeds in an order
-        that mixes hosts.
+        that mixes hosts. With a `share`, the replica's own feeds come first and, among
+        those merely due, only its own are taken (never-polled feeds are anyone's, so a
+        first round is not capped).
         """
         wanted = [
             feeds.c.active.is_(True),
@@ -113,12 +133,38 @@ class PollStore(StoreBase):
         else:
             due = due_by or now
             wanted.append(or_(feeds.c.next_check.is_(None), feeds.c.next_check <= due))
-        order = (feeds.c.next_check.is_not(None), feeds.c.next_check, feeds.c.spread)
+        order: tuple[Any, ...] = (
+            feeds.c.next_check.is_not(None),
+            feeds.c.next_check,
+            feeds.c.spread,
+        )
+        if share is not None and share.of > 1:
+            mine = func.coalesce(feeds.c.spread, 0) % share.of == share.rank
+            if unchecked_since is None:
+                overdue = feeds.c.next_check <= now - share.grace
+                wanted.append(or_(mine, feeds.c.next_check.is_(None), overdue))
+            order = (case((mine, 0), else_=1), *order)
         rows = self._claim(feeds.c.url, wanted, order, limit, owner, now + lease)
         never = datetime.min.replace(tzinfo=UTC)
         spread = {row["url"]: row["spread"] or 0 for row in rows}
         claimed = [ClaimedFeed(_feed_state(row), _hint(row)) for row in rows]
         return sorted(claimed, key=lambda c: (c.state.next_check or never, spread[c.url]))
+
+    def replica_share(self, owner: str, now: datetime, alive: timedelta, grace: timedelta) -> Share:
+        """Note that `owner` is polling; its share among the replicas seen within `alive`.
+
+        Rows of replicas not seen for longer are removed (a replica's id is new at each
+        start), so a stopped or dead replica's share passes to the others.
+        """
+        with self.engine.begin() as conn:
+            conn.execute(delete(replicas).where(replicas.c.last_seen < now - alive))
+            conn.execute(
+                self._upsert(replicas)
+                .values(owner=owner, last_seen=now)
+                .on_conflict_do_update(index_elements=["owner"], set_={"last_seen": now})
+            )
+            owners = list(conn.scalars(select(replicas.c.owner).order_by(replicas.c.owner)))
+        return Share(owners.index(owner), len(owners), grace)
 
     def release_feed_claims(self, owner: str) -> None:
         """End `owner`'s claims on feeds it will not poll after all (it is stopping)."""

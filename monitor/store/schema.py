@@ -197,6 +197,17 @@ story_records = Table(
 )
 
 
+# Replicas sharing one PostgreSQL store (0015): each process writes when it last looked
+# for feeds, so each knows how many share the store and its own rank among them, and
+# claims its share of the feeds (see PollStore.replica_share).
+replicas = Table(
+    "replicas",
+    metadata,
+    Column("owner", String(200), primary_key=True),
+    Column("last_seen", UTCDateTime, nullable=False),
+)
+
+
 def _stories(conn: Connection) -> None:
     story_records.create(conn, checkfirst=True)
     _add_missing_columns(conn, matches, "story_id", "story_kind", "story_reason", "new_sentences")
@@ -278,4 +289,5 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0012_feed_claim_order", lambda conn: _add_missing_columns(conn, feeds, "active", "spread")),
     ("0013_feed_pauses_story_mutes", _operator_controls),
     ("0014_match_entry_index", _match_entry_index),
+    ("0015_replica_heartbeats", lambda conn: replicas.create(conn, checkfirst=True)),
 ]
