@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.replicas                 # 5,000 feeds; 1, 2, 4 replicas (~11 min)
     .venv/bin/python -m bench.replicas --quick         # 1,000 feeds, shorter intervals (~3 min)
     .venv/bin/python -m bench.replicas --replicas 2 --feeds 2000 --duration 120
+    .venv/bin/python -m bench.replicas --quick --replicas 3 --no-kill --apart 15
 
 For each replica count: a fresh PostgreSQL schema, a fresh loopback farm (bench/farm.py:
 `--small` feeds of 3-6 short entries, 100-300 ms per answer, ETag/304, every feed request
@@ -29,7 +30,9 @@ measured from the farm's log, the receiver and the store:
 * deliveries: digests in the store against webhook-ids received: lost (stored, never received),
   duplicates (raw repeats and distinct ids received more than once), and stories that arrived
   in more than one digest;
-* per replica: CPU seconds and peak RSS (process tree: the service and its worker processes).
+* per replica: its polls and share of them (over the run, and from the last replica's start
+  when `--apart` staggers the starts), CPU seconds and peak RSS (process tree: the service
+  and its worker processes).
 """
 
 from __future__ import annotations
@@ -86,6 +89,7 @@ class Plan:
     kill_with: int  # replica count whose run has a SIGKILL (0: none)
     kill_at: float  # share of the duration
     postgres: str
+    apart: float = 0.0  # seconds between one replica's start and the next's
 
     def interval_of(self, i: int) -> int:
         low, high = self.interval
@@ -288,6 +292,8 @@ class Sampler:
         for replica in self.replicas:
             if replica.killed_at is not None or replica.proc.poll() is not None:
                 continue
+            if replica.index not in self.procs:  # started after the others
+                self.procs[replica.index] = psutil.Process(replica.pid)
             proc = self.procs[replica.index]
             with contextlib.suppress(psutil.Error):
                 tree = [proc, *proc.children(recursive=True)]
@@ -315,22 +321,19 @@ class Sampler:
         return (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
 
 
-def start_replicas(n: int, config: Path, workdir: Path) -> list[Replica]:
+def start_replica(index: int, config: Path, workdir: Path) -> Replica:
     env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-    replicas = []
-    for index in range(n):
-        agent = f"news-monitor/0.1 (bench replica {index})"
-        log = (workdir / f"replica-{index}.log").open("wb")
-        proc = subprocess.Popen(
-            [NEWS_MONITOR, "--config", str(config), "run"],
-            cwd=workdir,
-            env={**env, "MONITOR_FETCH__USER_AGENT": agent},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        replicas.append(Replica(index, proc, agent))
-    return replicas
+    agent = f"news-monitor/0.1 (bench replica {index})"
+    log = (workdir / f"replica-{index}.log").open("wb")
+    proc = subprocess.Popen(
+        [NEWS_MONITOR, "--config", str(config), "run"],
+        cwd=workdir,
+        env={**env, "MONITOR_FETCH__USER_AGENT": agent},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    log.close()
+    return Replica(index, proc, agent)
 
 
 @dataclass
@@ -400,6 +403,10 @@ class Result:
     taken_over: int = 0
     takeover_delays: list[float] = field(default_factory=list)
     per_replica: list[tuple[int, int, float, int, str]] = field(default_factory=list)
+    last_start: float = 0.0  # time.time() the last replica started (0: all together)
+    counted_since: float = 0.0  # seconds after the first start, for `shares_since`
+    shares_since: Counter[str] = field(default_factory=Counter)  # polls by User-Agent
+    agents: list[str] = field(default_factory=list)  # each replica's, as per_replica
     farm_cpu: float = 0.0
     wall: float = 0.0
     drained: bool = True
@@ -419,13 +426,16 @@ def run_once(plan: Plan, n: int, workdir: Path, keep: bool) -> Result:
     started = time.time()
     try:
         farm_call(plan.port, "/_generation?n=0", "POST")
-        replicas = start_replicas(n, config, workdir)
+        replicas.append(start_replica(0, config, workdir))  # the others now or `apart` later
         sampler = Sampler(replicas, farm.pid)
-        end = started + plan.duration
+        end = started + plan.duration + (n - 1) * plan.apart
         kill_at = started + plan.duration * plan.kill_at if n == plan.kill_with else None
         generation, next_generation = 0, started + plan.generation_every
         while time.time() < end:
             now = time.time()
+            if len(replicas) < n and now >= started + len(replicas) * plan.apart:
+                replicas.append(start_replica(len(replicas), config, workdir))
+                result.last_start = now
             if now >= next_generation:
                 generation += 1
                 farm_call(plan.port, f"/_generation?n={generation}", "POST")
@@ -546,11 +556,15 @@ def measure(
                 result.taken_over += 1
                 result.takeover_delays.append(later[0] - kill.at)
     counts = Counter(row[2] for row in log)
+    since = result.last_start or started
+    result.counted_since = since - started
+    result.shares_since = Counter(row[2] for row in log if since <= row[0] <= end)
     for replica in replicas:
         status = "killed" if replica.killed_at else f"exit {replica.exit_code}"
         result.per_replica.append(
             (replica.index, counts[replica.agent], replica.cpu, replica.peak_rss, status)
         )
+        result.agents.append(replica.agent)
 
 
 def deliveries_of(result: Result, db: Db, receiver: Receiver) -> None:
@@ -584,6 +598,7 @@ def report(plan: Plan, results: list[Result], total: float) -> None:
         f"fetch.max_connections={plan.max_connections}/replica "
         f"fetch.max_per_host={plan.max_per_host} "
         f"store.claim_batch={plan.claim_batch} cores={os.cpu_count()}"
+        + (f" started {plan.apart:.0f}s apart" if plan.apart else " started together")
     )
     print(
         f"topic query {MATCH_WORD!r}: {plan.match_share:.0%} of entries; "
@@ -630,11 +645,17 @@ def report(plan: Plan, results: list[Result], total: float) -> None:
             f"; shortest gap {r.min_gap_ratio:.2f} x interval"
             + (f"; worst overdue +{r.worst_lateness:.1f} s" if r.overdue else "")
         )
-        for index, polls, cpu, rss, status in r.per_replica:
+        polled = sum(polls for _, polls, _, _, _ in r.per_replica) or 1
+        since = sum(r.shares_since.values()) or 1
+        for (index, polls, cpu, rss, status), replica in zip(r.per_replica, r.agents, strict=True):
+            late = r.shares_since[replica]
             print(
-                f"  replica {index}: {polls:6d} polls  CPU {cpu:6.1f} s  "
+                f"  replica {index}: {polls:6d} polls ({polls / polled:4.0%})  "
+                f"{late:6d} once all ran ({late / since:4.0%})  CPU {cpu:6.1f} s  "
                 f"peak RSS {rss / 1e6:5.0f} MB (with its workers)  {status}"
             )
+        if r.counted_since:
+            print(f"  'once all ran': polls from +{r.counted_since:.0f} s, the last start")
         if r.kill:
             k = r.kill
             delays = r.takeover_delays
@@ -677,6 +698,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[Plan, list[int], bool]:
     parser.add_argument("--changed", type=float, default=0.05, help="share publishing per step")
     parser.add_argument("--generation-every", type=float, help="seconds (30; quick 10)")
     parser.add_argument("--match-share", type=float, default=0.01, help="entries the topic matches")
+    parser.add_argument(
+        "--apart", type=float, default=0.0, help="seconds between replica starts (0: together)"
+    )
     parser.add_argument("--no-kill", action="store_true", help="no SIGKILL in the largest run")
     parser.add_argument("--kill-at", type=float, default=0.4, help="share of the duration")
     parser.add_argument("--hosts", type=int, default=50, help="loopback addresses 127.0.0.2…")
@@ -706,6 +730,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Plan, list[int], bool]:
         kill_with=0 if args.no_kill or max(counts) < 2 else max(counts),
         kill_at=args.kill_at,
         postgres=args.postgres,
+        apart=args.apart,
     )
     return plan, counts, args.keep
 
