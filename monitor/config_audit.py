@@ -11,12 +11,8 @@ import ipaddress
 import os
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
-
-from apscheduler.triggers.cron import CronTrigger
 
 from monitor.config import EmailChannel, Settings, WebhookChannel
 from monitor.http.policy import is_allowed_address
@@ -36,12 +32,12 @@ class Finding:
         return f"{self.key}: {severity}{self.problem}. {self.fix}"
 
 
-def audit(settings: Settings, now: datetime) -> list[Finding]:
+def audit(settings: Settings) -> list[Finding]:
     """Every finding, in the order of the keys in the file (feeds, topics, channels)."""
     return [
         *_blocked_feeds(settings),
         *_duplicate_feed_names(settings),
-        *_silent_schedules(settings, now),
+        *_silent_schedules(settings),
         *_channel_findings(settings),
         *_open_listener(settings),
     ]
@@ -113,15 +109,11 @@ def _duplicate_feed_names(settings: Settings) -> list[Finding]:
     return findings
 
 
-def _silent_schedules(settings: Settings, now: datetime) -> list[Finding]:
+def _silent_schedules(settings: Settings) -> list[Finding]:
     findings = []
-    zone = ZoneInfo(settings.service.timezone)
     for i, topic in enumerate(settings.topics):
         schedule = topic.parsed_schedule
-        if schedule.kind != "cron" or schedule.cron is None:
-            continue
-        trigger = CronTrigger.from_crontab(schedule.cron, timezone=zone)
-        if trigger.get_next_fire_time(None, now.astimezone(zone)) is None:
+        if schedule.never_fires:
             findings.append(
                 Finding(
                     f"topics[{i}].schedule",

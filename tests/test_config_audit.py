@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,6 @@ from monitor.cli import CONFIG_ERROR, OK, main
 from monitor.config import read_settings
 from monitor.config.locate import line_of
 from monitor.config_audit import audit
-
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 # Each problem is on a line of its own, numbered in the comment at its end.
 BROKEN = """\
@@ -95,7 +92,7 @@ def test_every_problem_in_one_pass_with_file_line_and_key(
 
 def test_each_line_says_what_is_wrong_and_how_to_fix_it(tmp_path: Path) -> None:
     config = write(tmp_path, BROKEN.format(secret_dir=tmp_path))
-    findings = {f.key: f for f in audit(read_settings(config), NOW)}
+    findings = {f.key: f for f in audit(read_settings(config))}
 
     blocked = findings["channels[0].url"]
     assert "localhost is not a public address" in blocked.problem
@@ -118,7 +115,7 @@ def test_allowed_and_public_addresses_pass(tmp_path: Path) -> None:
         'secret = "s3cret"\n',
     )
 
-    assert audit(read_settings(config), NOW) == []
+    assert audit(read_settings(config)) == []
 
 
 def test_secret_files_empty_or_unreadable(tmp_path: Path) -> None:
@@ -135,7 +132,7 @@ def test_secret_files_empty_or_unreadable(tmp_path: Path) -> None:
         f'secret_file = "{locked}"\n',
     )
 
-    findings = {f.key: f.problem for f in audit(read_settings(config), NOW)}
+    findings = {f.key: f.problem for f in audit(read_settings(config))}
 
     assert findings["channels[0].secret_file"] == f"{empty} is empty"
     if os.getuid() != 0:  # root reads any file
@@ -149,7 +146,7 @@ def test_a_schedule_that_fires_is_fine_and_a_leap_day_fires(tmp_path: Path) -> N
         '[[topics]]\nname = "b"\nquery = "x"\nschedule = "0 0 31 4,6,9,11 *"\n',
     )
 
-    assert [f.key for f in audit(read_settings(config), NOW)] == ["topics[1].schedule"]
+    assert [f.key for f in audit(read_settings(config))] == ["topics[1].schedule"]
 
 
 def test_warnings_alone_exit_0_and_quiet_still_prints_them(

@@ -80,7 +80,7 @@ def test_index_agrees_with_topics_test(store: Store, text: str) -> None:
     """Same entries, same explanations as `topics test` over the last 7 days."""
     query = compile_query(text)
     recent = RecentEntries(timedelta(days=7))
-    recent.refresh(store, NOW)
+    recent.refresh(store, NOW, host_of)
     found, more = recent.hits(store, query, NOW, limit=10_000, namer=host_of)
     expected = topic_trial.on_stored(store, query, NOW - timedelta(days=7), [])
 
@@ -94,7 +94,7 @@ def test_index_agrees_with_topics_test(store: Store, text: str) -> None:
 def test_new_entries_are_indexed_and_broad_queries_stop_early(store: Store) -> None:
     """A refresh picks up entries stored since; a limit cuts a broad query short."""
     recent = RecentEntries(timedelta(days=7))
-    recent.refresh(store, NOW)
+    recent.refresh(store, NOW, host_of)
     query = compile_query("zanzibar")
     assert recent.hits(store, query, NOW, limit=5, namer=host_of) == ([], False)
     fresh = [
@@ -102,6 +102,6 @@ def test_new_entries_are_indexed_and_broad_queries_stop_early(store: Store) -> N
         for i in range(8)
     ]
     store.record_entries(fresh, [], NOW)
-    recent.refresh(store, NOW)
+    recent.refresh(store, NOW, host_of)
     found, more = recent.hits(store, query, NOW, limit=5, namer=host_of)
     assert len(found) == 5 and more

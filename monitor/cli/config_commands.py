@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 
 from monitor.admin.config_file import query_problems
 from monitor.cli.exit_codes import CONFIG_ERROR, OK
@@ -28,7 +27,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         errors = in_file_order(where, text, exc.problems)
     else:
-        findings = audit(settings, datetime.now(UTC))
+        findings = audit(settings)
         found = {f.key for f in findings}
         errors = [p for p in cross_check(settings) if key_of(p) not in found]
         errors += query_problems(settings)

@@ -175,7 +175,7 @@ class Settings(BaseSettings):
         return value.get_secret_value() if value is not None else None
 
 
-def _silent_schedules(document: dict[str, Any]) -> list[str]:
+def _never_firing_in(document: dict[str, Any]) -> list[str]:
     """Cron lines that never fire in a TOML document that did not validate as a whole."""
     problems = []
     topics = document.get("topics")
@@ -353,7 +353,7 @@ def read_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         settings: Settings = _FromFile(**overrides)
     except ValidationError as exc:
         # what cross_check would say of the schedules, so that one run says everything
-        problems = problem_lines(exc) + _silent_schedules(document)
+        problems = problem_lines(exc) + _never_firing_in(document)
         raise ConfigError(problems, source=str(file)) from None
     except SettingsError as exc:  # a list or table in the environment that is not JSON
         raise ConfigError(

@@ -107,11 +107,10 @@ class Schedule:
         from apscheduler.triggers.cron import CronTrigger  # validates the cron fields
 
         try:
-            trigger = CronTrigger.from_crontab(text, timezone="UTC")
+            CronTrigger.from_crontab(text, timezone="UTC")
         except ValueError as exc:
             raise ValueError(f"bad cron line {text!r}: {exc}") from None
-        del trigger  # a line that never fires is valid here: cross_check names it
-        return cls("cron", cron=text)
+        return cls("cron", cron=text)  # a line that never fires is valid: cross_check names it
 
     @property
     def never_fires(self) -> bool:

@@ -121,10 +121,9 @@ async def _backtest(console: Console, query_text: str) -> dict[str, Any]:
         return {"query": query_text, "error": exc, "groups": [], "hits": 0, "more": False}
     now = console.now()
     store = console.records
-    namer = await asyncio.to_thread(topic_trial.source_namer, store, console.runtime.settings.feeds)
-    await asyncio.to_thread(console.recent.refresh, store, now)
+    feeds = console.runtime.settings.feeds
     hits, more = await asyncio.to_thread(
-        console.recent.hits, store, query, now, BACKTEST_ENTRIES, namer
+        console.recent.backtest, store, query, now, BACKTEST_ENTRIES, feeds
     )
     groups = topic_trial.by_story(hits)  # newest first, as the hits come
     shown = groups[:BACKTEST_STORIES]

@@ -15,13 +15,13 @@ import threading
 from array import array
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
+from monitor.config import FeedConfig
 from monitor.query import Document, Query
 from monitor.query.normalize import prepare
 from monitor.store import SeenEntry
 from monitor.store.interfaces import PastEntries
-from monitor.topic_trial import Hit, match_entry
+from monitor.topic_trial import Hit, match_entry, source_namer
 
 BATCH = 500  # candidates read back from the store at a time
 
@@ -39,7 +39,7 @@ class RecentEntries:
         self._postings: dict[str, array[int]] = {}  # word -> positions in _ids
         self._oldest: datetime | None = None
 
-    def refresh(self, store: PastEntries, now: datetime) -> None:
+    def refresh(self, store: PastEntries, now: datetime, namer: Callable[[str], str]) -> None:
         """Index the entries stored since the last refresh; start over once a window has
         passed (entries older than the window are skipped by `hits` until then)."""
         since = now - self.window
@@ -48,14 +48,14 @@ class RecentEntries:
                 self._reset()
             last = self._ids[-1] if self._ids else 0
             for entry_id, entry in store.entries_after(last, since):
-                self._add(entry_id, entry)
+                self._add(entry_id, entry, namer)
 
-    def _add(self, entry_id: int, entry: SeenEntry) -> None:
+    def _add(self, entry_id: int, entry: SeenEntry, namer: Callable[[str], str]) -> None:
         number = len(self._ids)
         self._ids.append(entry_id)
         if self._oldest is None:
             self._oldest = entry.first_seen
-        source = urlsplit(entry.feed_url).hostname or entry.feed_url
+        source = namer(entry.feed_url)  # as the hits name it, so `source:` terms narrow alike
         text = entry.article_text or entry.summary
         doc = prepare(Document(entry.title, text, source, entry.link or ""))
         for word in doc.vocabulary():
@@ -109,3 +109,20 @@ class RecentEntries:
                         return found, True
                     found.append(hit)
         return found, False
+
+    def warm(self, store: PastEntries, now: datetime, feeds: Sequence[FeedConfig]) -> None:
+        """The first, long read of the window, its sources named as digests name them."""
+        self.refresh(store, now, source_namer(store, feeds))
+
+    def backtest(
+        self,
+        store: PastEntries,
+        query: Query,
+        now: datetime,
+        limit: int,
+        feeds: Sequence[FeedConfig],
+    ) -> tuple[list[Hit], bool]:
+        """Take in what was stored since, then `hits`: one read of the feeds' names for both."""
+        namer = source_namer(store, feeds)
+        self.refresh(store, now, namer)
+        return self.hits(store, query, now, limit, namer)

@@ -78,8 +78,9 @@ class Console:
 
     async def warm_up(self, _: web.Application) -> None:
         """Read the backtest window's entries once, in a thread, while the service starts."""
+        feeds = self.runtime.settings.feeds
         self._warming = asyncio.create_task(
-            asyncio.to_thread(self.recent.refresh, self.records, self.now())
+            asyncio.to_thread(self.recent.warm, self.records, self.now(), feeds)
         )
 
     async def warmed(self) -> None:

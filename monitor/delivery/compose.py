@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from html import escape
@@ -122,16 +122,21 @@ def _fold(group: list[Match]) -> Match:
     if len(group) == 1:
         return group[0]
     shown = group[0] if group[0].story_kind == "new_story" else group[-1]
-    seen = {shown.source}
-    also = []
-    reports = [(m.source, m.url) for m in group if m is not shown]
-    for source, url in reports + [r for m in group for r in m.also]:
+    folded = tuple((m.source, m.url) for m in group if m is not shown)
+    also = other_outlets(shown, [*folded, *(r for m in group for r in m.also)])
+    new = tuple(dict.fromkeys(s for m in group for s in m.new_sentences))
+    return replace(shown, new_sentences=new, also=also, folded=folded)
+
+
+def other_outlets(item: Match, reports: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """(outlet, url) of `reports`, each outlet once, the item's own left out."""
+    seen = {item.source}
+    out = []
+    for source, url in reports:
         if source not in seen:
             seen.add(source)
-            also.append((source, url))
-    new = tuple(dict.fromkeys(s for m in group for s in m.new_sentences))
-    folded = tuple((m.source, m.url) for m in group if m is not shown)
-    return replace(shown, new_sentences=new, also=tuple(also), folded=folded)
+            out.append((source, url))
+    return tuple(out)
 
 
 def build_digest(

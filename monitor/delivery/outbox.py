@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from monitor.channels.base import Channel
 from monitor.config import DigestSettings, TopicConfig, bounded
-from monitor.delivery.compose import build_digest, in_quiet_hours, is_due, render
+from monitor.delivery.compose import build_digest, in_quiet_hours, is_due, other_outlets, render
 from monitor.errors import DeliveryError
 from monitor.models import Delivery, Match
 from monitor.store import DigestTaken, Queued
@@ -122,20 +122,9 @@ def with_other_reports(
     for topic, matches in stories:
         folded = store.folded_copies(topic.name, (m.story_id for m in matches if m.story_id))
         out.append(
-            (topic, [replace(m, also=_other_outlets(m, folded.get(m.url, []))) for m in matches])
+            (topic, [replace(m, also=other_outlets(m, folded.get(m.url, []))) for m in matches])
         )
     return out
-
-
-def _other_outlets(item: Match, reports: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    """Each outlet once, the item's own left out."""
-    seen = {item.source}
-    out = []
-    for source, url in reports:
-        if source not in seen:
-            seen.add(source)
-            out.append((source, url))
-    return tuple(out)
 
 
 def _earlier_digests(

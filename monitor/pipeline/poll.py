@@ -144,8 +144,10 @@ class Pipeline:
             self.store.unseen, feed.url, parsed.entries, first_read=first_read
         )
         backlog = feed.backlog if feed.backlog is not None else self.backlog
-        everything = backlog is None or backlog >= ALL_BACKLOG  # backlog = "all"
-        since = None if backlog is None or everything else news_since(stored, now, backlog)
+        if backlog is None or backlog >= ALL_BACKLOG:  # backlog = "all"
+            since = None
+        else:
+            since = news_since(stored, now, backlog)
         split = split_backlog(new, since, undated_is_news=not first_read)
         candidates = []
         if self.topics:
