@@ -70,13 +70,12 @@ def resume(settings: Settings, store: Store, ref: str) -> tuple[FeedConfig, bool
 
 @dataclass(frozen=True, slots=True)
 class PollOutcome:
-    """Polling one feed now: the report and the entries new to the store, or `handed_over`
-    when a running service holds the store and polls the feed at its next tick instead."""
+    """Polling one feed now: the report and the entries new to the store; no report when a
+    running service holds the store and polls the feed at its next tick instead."""
 
     feed: FeedConfig
     report: PollReport | None = None
     entries: tuple[SeenEntry, ...] = ()
-    handed_over: bool = False
 
 
 async def poll_now(runtime: Runtime, ref: str) -> PollOutcome:
@@ -85,7 +84,7 @@ async def poll_now(runtime: Runtime, ref: str) -> PollOutcome:
     started = runtime.clock()
     report = await runtime.poll_now(feed.url)
     if report is None:  # a poll of it is under way; what it finds shows on the feeds page
-        return PollOutcome(feed, handed_over=True)
+        return PollOutcome(feed)
     stored = await asyncio.to_thread(runtime.store.entries_since, started)
     new = [e for e in stored if e.feed_url == feed.url]
     return PollOutcome(feed, report, tuple(new))
@@ -99,7 +98,7 @@ async def poll_from_command(settings: Settings, ref: str, clock: Clock = utc_now
             return await poll_now(runtime, feed.url)
     except StoreInUse:
         await asyncio.to_thread(_poll_soon, settings.store.url, feed.url, clock())
-        return PollOutcome(feed, handed_over=True)
+        return PollOutcome(feed)
 
 
 def _poll_soon(store_url: str, feed_url: str, now: datetime) -> None:
