@@ -13,7 +13,7 @@ from monitor.admin.reload import notify_service
 from monitor.cli.context import load_config, opened
 from monitor.cli.tables import duration, table
 from monitor.config import Settings, append_feeds, config_path
-from monitor.errors import MonitorError, redact_url
+from monitor.errors import MonitorError, redact_text, redact_url
 from monitor.pipeline.backlog import split_backlog
 from monitor.sources.feed_finder import find_feed_at
 from monitor.sources.opml import read_opml, write_opml
@@ -81,29 +81,28 @@ def _feed_control(args: argparse.Namespace, file: Path, settings: Settings) -> i
     with opened(settings) as store:
         if args.action == "remove":
             feed, _ = feed_control.remove(file, settings, store, args.feed)
-            print(f"{feed.url} removed from {file}; {notify_service(settings.store.url)}")
+            print(
+                f"{redact_url(feed.url)} removed from {file}; {notify_service(settings.store.url)}"
+            )
         elif args.action == "pause":
             feed, changed = feed_control.pause(settings, store, args.feed, now)
-            print(f"{feed.url} {'paused' if changed else 'was paused already'}")
+            print(f"{redact_url(feed.url)} {'paused' if changed else 'was paused already'}")
         else:
             feed, changed = feed_control.resume(settings, store, args.feed)
-            print(f"{feed.url} {'resumed' if changed else 'was not paused'}")
+            print(f"{redact_url(feed.url)} {'resumed' if changed else 'was not paused'}")
     return 0
 
 
 def _poll_lines(outcome: feed_control.PollOutcome) -> str:
-    report = outcome.report
+    report, url = outcome.report, redact_url(outcome.feed.url)
     if report is None:
-        return (
-            f"{outcome.feed.url}: a running service holds the store; "
-            "it polls the feed at its next tick"
-        )
+        return f"{url}: a running service holds the store; it polls the feed at its next tick"
     if report.error:
-        return f"{outcome.feed.url}: failed: {report.error}"
+        return f"{url}: failed: {redact_text(report.error)}"
     if report.not_modified:
-        return f"{outcome.feed.url}: not modified since the last poll"
+        return f"{url}: not modified since the last poll"
     lines = [
-        f"{outcome.feed.url}: {report.new_entries} new entries, {report.matches} matches, "
+        f"{url}: {report.new_entries} new entries, {report.matches} matches, "
         f"{report.developments} developments"
     ]
     lines += [f"  {entry.title}" for entry in outcome.entries]
