@@ -32,7 +32,3 @@ class WebSettings(_Section):
         description="mark the session cookie Secure: set it when a TLS proxy serves the "
         "console (requests that arrive over TLS get it anyway)",
     )
-
-    def hash_source(self) -> str:
-        """Where the hash is kept, for messages."""
-        return str(self.password_file) if self.password_file else "web.password_hash"

@@ -79,7 +79,6 @@ def _backlog(value: Any) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-Span = Annotated[timedelta, BeforeValidator(_span)]  # a duration that may be 0
 Backlog = Annotated[timedelta, BeforeValidator(_backlog)]  # a span, or "all"
 
 
