@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from lxml import etree, html
@@ -12,6 +13,7 @@ from monitor.extract import Extractor, Job, Result, extract_sync
 from monitor.extract.blocks import lines
 from monitor.extract.promotions import RULES, rule_for, strip
 from monitor.extract.recover import implausible, missed
+from tests.conftest import DATA
 
 URL = "https://news.example.com/bridge"
 BEFORE = [
@@ -83,6 +85,27 @@ def test_missed_puts_a_skipped_line_back_between_its_neighbours() -> None:
     partial = "\n\n".join([BEFORE[0], BEFORE[2], *AFTER])
 
     assert strip(missed(partial, page), page).split("\n\n") == BEFORE + AFTER
+
+
+def _corpus_page(page: str) -> tuple[bytes, str]:
+    """A development-split corpus page copied into tests/data/articles, and its URL."""
+    rows = (DATA / "articles" / "truth.jsonl").read_text(encoding="utf-8").splitlines()
+    url = next(row["url"] for row in map(json.loads, rows) if row["id"] == page)
+    return (DATA / "articles" / f"{page}.html").read_bytes(), url
+
+
+def test_missed_puts_back_an_embedded_post_that_does_not_read_as_prose() -> None:
+    """An embedded post (a tweet in a `<blockquote>` of the article's body, on a real page)
+    comes back whole when the text lacks it: its sentence ends in a link, its attribution in
+    a date, neither reads as prose, but a quotation in the article is the article's."""
+    body, url = _corpus_page("055")  # 9to5mac.com: a deals round-up quoting a tweet
+    text = extract_sync(body, url)["text"] or ""
+    paragraphs = text.split("\n\n")
+    post = [i for i, p in enumerate(paragraphs) if "BundleHunt" in p or "(@9to5mac)" in p]
+    without = [p for i, p in enumerate(paragraphs) if i not in post]
+
+    assert len(post) == 2
+    assert missed("\n\n".join(without), lines(load_html(body))) == text
 
 
 def test_missed_leaves_captions_and_other_articles_out() -> None:

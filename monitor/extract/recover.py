@@ -7,6 +7,8 @@ Two classes of loss, each with its own test (measured with `bench/extraction_tab
 - prose inside the article's own container that the extraction skipped (`missed`): text
   after an in-article ad, embed or newsletter box, text written straight into a `div`
   between `<br>`s, a standfirst. Put back at its place, between the paragraphs around it.
+  Lines of a quotation or an embedded post (`<blockquote>`) in that container come back
+  even when they do not read as prose: a tweet ends in its link, its attribution in a date.
 """
 
 from __future__ import annotations
@@ -75,7 +77,9 @@ def missed(text: str, lines: list[Line]) -> str:
         if i in found_set:
             last = next((k for k, p in enumerate(keys) if line.key in p), last)
             continue
-        if not (is_prose(line) and _inside(line.element, container)):
+        if not _inside(line.element, container):
+            continue
+        if not (is_prose(line) or _quoted(line.element, container)):
             continue
         line_grams = shingles(line.text)
         if line_grams and len(line_grams & grams) / len(line_grams) < MISSED_MAX_SHARED:
@@ -104,6 +108,17 @@ def _container(found: list[Line]) -> Tree | None:
             depth[element] = level
     held = [e for e, w in weight.items() if w >= CONTAINER_SHARE * total]
     return max(held, key=lambda e: depth[e]) if held else None
+
+
+def _quoted(element: Tree, container: Tree) -> bool:
+    """`element` is in a `<blockquote>` below `container`: a quotation or an embedded post,
+    whose lines are the article's whether or not they read as sentences."""
+    node = element
+    while node is not None and node is not container:
+        if node.tag == "blockquote":
+            return True
+        node = node.getparent()
+    return False
 
 
 def _inside(element: Tree, container: Tree) -> bool:
