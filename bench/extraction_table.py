@@ -341,11 +341,19 @@ def _only_short(text: str, lines: list[Any], *, summary: str | None, min_chars: 
 @contextlib.contextmanager
 def _without(rule: str) -> Iterator[None]:
     """news-monitor's extraction with one rule taken out ("" for none)."""
-    saved = (dict(promotions.RULES), promotions.rails, recover.missed, recover.implausible)
+    saved = (
+        dict(promotions.RULES),
+        promotions.rails,
+        promotions.captions,
+        recover.missed,
+        recover.implausible,
+    )
     if rule in promotions.RULES:
         del promotions.RULES[rule]
     elif rule == "rails":
         promotions.rails = _keep_all
+    elif rule == "captions":
+        promotions.captions = _keep_all
     elif rule == "missed prose":
         recover.missed = _nothing_missed
     elif rule == "implausible":
@@ -355,12 +363,12 @@ def _without(rule: str) -> Iterator[None]:
     finally:
         promotions.RULES.clear()
         promotions.RULES.update(saved[0])
-        promotions.rails, recover.missed, recover.implausible = saved[1:]
+        promotions.rails, promotions.captions, recover.missed, recover.implausible = saved[1:]
 
 
 def ablate(pages: list[Page], splits: list[str]) -> None:
     split = read_split(pages)
-    rules = ["", "implausible", "missed prose", "rails", *promotions.RULES]
+    rules = ["", "implausible", "missed prose", "rails", "captions", *promotions.RULES]
     print("\n| taken out | " + " | ".join(f"{n} F1 / recall % / leakage %" for n in splits) + " |")
     print("| --- |" + " --- |" * len(splits))
     for rule in rules:

@@ -9,9 +9,9 @@ import pytest
 from lxml import etree, html
 from trafilatura.utils import load_html
 
-from monitor.extract import Extractor, Job, Result, extract_sync
-from monitor.extract.blocks import lines
-from monitor.extract.promotions import RULES, rule_for, strip
+from monitor.extract import Extractor, Job, Result, extract_sync, overlap
+from monitor.extract.blocks import image_labels, key, lines
+from monitor.extract.promotions import RULES, captions, rule_for, strip
 from monitor.extract.recover import implausible, missed
 from tests.conftest import DATA
 
@@ -87,11 +87,19 @@ def test_missed_puts_a_skipped_line_back_between_its_neighbours() -> None:
     assert strip(missed(partial, page), page).split("\n\n") == BEFORE + AFTER
 
 
+def _row(page: str) -> dict[str, str]:
+    rows = (DATA / "articles" / "truth.jsonl").read_text(encoding="utf-8").splitlines()
+    return next(row for row in map(json.loads, rows) if row["id"] == page)
+
+
 def _corpus_page(page: str) -> tuple[bytes, str]:
     """A development-split corpus page copied into tests/data/articles, and its URL."""
-    rows = (DATA / "articles" / "truth.jsonl").read_text(encoding="utf-8").splitlines()
-    url = next(row["url"] for row in map(json.loads, rows) if row["id"] == page)
-    return (DATA / "articles" / f"{page}.html").read_bytes(), url
+    return (DATA / "articles" / f"{page}.html").read_bytes(), _row(page)["url"]
+
+
+def _truth(page: str) -> str:
+    """The annotated true body of a page of tests/data/articles."""
+    return _row(page)["text"]
 
 
 def test_missed_puts_back_an_embedded_post_that_does_not_read_as_prose() -> None:
@@ -106,6 +114,27 @@ def test_missed_puts_back_an_embedded_post_that_does_not_read_as_prose() -> None
 
     assert len(post) == 2
     assert missed("\n\n".join(without), lines(load_html(body))) == text
+
+
+def test_captions_that_repeat_an_image_alt_text_are_dropped() -> None:
+    """On a real review whose photos are captioned in plain `<span>`s under each `<img>`, the
+    captions (each the image's alt text again) are not in the text; the article still is."""
+    body, url = _corpus_page("032")  # appleinsider.com: photos with captions in spans
+    page = load_html(body)
+    labels = image_labels(page)
+    shown = {line.text for line in lines(page) if line.word_count >= 3 and line.key in labels}
+    text = extract_sync(body, url)["text"] or ""
+
+    assert len(shown) >= 8 and "Typing on the new MacBook Pro Magic Keyboard" in shown
+    assert not shown & set(text.split("\n\n"))
+    assert overlap(_truth("032"), text)[1] > 0.98
+
+
+def test_a_short_paragraph_is_not_taken_for_a_caption() -> None:
+    """A paragraph of under CAPTION_MIN_WORDS words stays even when an image has it as alt."""
+    labels = frozenset({key("Updated"), key("The bridge at dawn")})
+
+    assert captions(["Updated", "The bridge at dawn", "More."], labels) == ["Updated", "More."]
 
 
 def test_missed_leaves_captions_and_other_articles_out() -> None:

@@ -101,3 +101,10 @@ def words(text: str) -> list[str]:
 def key(text: str) -> str:
     """`text` as a space-padded run of words, for containment tests (` a b ` in ` x a b y `)."""
     return f" {' '.join(words(text))} "
+
+
+def image_labels(tree: Tree) -> frozenset[str]:
+    """The `key`s of the alternative texts and titles of the page's images: a paragraph
+    repeating one is the image's caption, not the article."""
+    labels = tree.xpath("//img/@alt | //img/@title")
+    return frozenset(key(str(label)) for label in labels if str(label).strip())

@@ -9,6 +9,8 @@ no must-have snippet lost):
   Anchored or specific enough that a sentence of a story does not match.
 - `rails`: a paragraph that is, on the page, a line made almost only of link text (the
   headlines of a related-stories rail, a linked subscription pitch, that trafilatura kept).
+- `captions`: a paragraph that repeats the alternative text of an image on the page (a
+  caption printed under its photo or video, in markup trafilatura does not know as one).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from monitor.extract.blocks import Line, key
 
 MAX_WORDS = 40
 RAIL_MIN_LINK_DENSITY = 0.9
+CAPTION_MIN_WORDS = 3  # "Apple" as an image's alt must not take a one-word paragraph with it
 
 
 def _rule(pattern: str) -> re.Pattern[str]:
@@ -83,7 +86,12 @@ def rails(paragraphs: list[str], lines: list[Line]) -> list[str]:
     return [p for p in paragraphs if key(p) not in linked]
 
 
-def strip(text: str, lines: list[Line]) -> str:
-    """`text` without promotion paragraphs and related-story rails."""
+def captions(paragraphs: list[str], labels: frozenset[str]) -> list[str]:
+    """`paragraphs` without those that repeat an image's alternative text (`labels`: keys)."""
+    return [p for p in paragraphs if not (len(p.split()) >= CAPTION_MIN_WORDS and key(p) in labels)]
+
+
+def strip(text: str, lines: list[Line], labels: frozenset[str] = frozenset()) -> str:
+    """`text` without promotion paragraphs, related-story rails and image captions."""
     paragraphs = [p for p in text.split("\n\n") if rule_for(p) is None]
-    return "\n\n".join(rails(paragraphs, lines))
+    return "\n\n".join(captions(rails(paragraphs, lines), labels))

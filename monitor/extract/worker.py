@@ -9,8 +9,8 @@ The settings were chosen on the development corpus with `bench/extraction.py` an
 is implausible (`recover.implausible`: under `min_chars`, shorter than the feed's summary,
 or under half the prose the page shows) a second pass with balanced settings and the
 fallback extractors, the longer text kept. Then prose of the article's container that
-trafilatura skipped is put back (`recover.missed`) and promotions and related-story rails
-are dropped (`promotions.strip`).
+trafilatura skipped is put back (`recover.missed`) and promotions, related-story rails and
+captions repeating an image's alt text are dropped (`promotions.strip`).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def _extract_html(html: str, url: str, min_chars: int, summary: str | None) -> R
         return failure(wall, f"the page is a {wall}" if wall != "javascript required" else wall)
     if data is None or not text:
         return failure("no main text", "no main text")
-    text = promotions.strip(recover.missed(text, page), page)
+    text = promotions.strip(recover.missed(text, page), page, blocks.image_labels(tree))
     if len(text) < min_chars:
         return failure("too little text", f"too little text ({len(text)} characters)")
     return {
