@@ -10,7 +10,7 @@ from lxml import etree, html
 from trafilatura.utils import load_html
 
 from monitor.extract import Extractor, Job, Result, extract_sync, overlap
-from monitor.extract.blocks import image_labels, key, lines
+from monitor.extract.blocks import headlines, image_labels, key, lines
 from monitor.extract.promotions import RULES, captions, rule_for, strip
 from monitor.extract.recover import implausible, missed
 from tests.conftest import DATA
@@ -128,6 +128,21 @@ def test_captions_that_repeat_an_image_alt_text_are_dropped() -> None:
     assert len(shown) >= 8 and "Typing on the new MacBook Pro Magic Keyboard" in shown
     assert not shown & set(text.split("\n\n"))
     assert overlap(_truth("032"), text)[1] > 0.98
+
+
+def test_the_headline_repeated_in_the_text_is_dropped() -> None:
+    """A real review whose text came out headed by its own headline (the `<h1>`) gives the
+    text without it: digests show the title apart."""
+    body, url = _corpus_page("032")
+    headline = (
+        "16-inch MacBook Pro review: The keyboard is probably enough to convince those waiting"
+    )
+    page = load_html(body)
+    text = extract_sync(body, url)["text"] or ""
+
+    assert key(headline) in headlines(page)
+    assert headline not in text.split("\n\n")
+    assert strip(f"{headline}\n\n{text}", lines(page), headlines(page)) == text
 
 
 def test_a_short_paragraph_is_not_taken_for_a_caption() -> None:

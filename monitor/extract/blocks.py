@@ -108,3 +108,11 @@ def image_labels(tree: Tree) -> frozenset[str]:
     repeating one is the image's caption, not the article."""
     labels = tree.xpath("//img/@alt | //img/@title")
     return frozenset(key(str(label)) for label in labels if str(label).strip())
+
+
+def headlines(tree: Tree, *titles: str | None) -> frozenset[str]:
+    """The `key`s of the page's headline as it gives it (`<h1>`s, `og:title`, `titles`): a
+    paragraph repeating it is the headline again, shown apart from the text by digests."""
+    found = [*tree.xpath("//meta[@property='og:title']/@content"), *titles]
+    found += [element.text_content() for element in tree.xpath("//h1")]
+    return frozenset(key(str(title)) for title in found if title and str(title).strip())

@@ -10,7 +10,8 @@ no must-have snippet lost):
 - `rails`: a paragraph that is, on the page, a line made almost only of link text (the
   headlines of a related-stories rail, a linked subscription pitch, that trafilatura kept).
 - `captions`: a paragraph that repeats the alternative text of an image on the page (a
-  caption printed under its photo or video, in markup trafilatura does not know as one).
+  caption printed under its photo or video, in markup trafilatura does not know as one), or
+  the page's headline (shown apart from the text by digests).
 """
 
 from __future__ import annotations
@@ -87,11 +88,12 @@ def rails(paragraphs: list[str], lines: list[Line]) -> list[str]:
 
 
 def captions(paragraphs: list[str], labels: frozenset[str]) -> list[str]:
-    """`paragraphs` without those that repeat an image's alternative text (`labels`: keys)."""
+    """`paragraphs` without those that repeat a label the page shows elsewhere (`labels`:
+    keys of images' alternative texts and of the headline)."""
     return [p for p in paragraphs if not (len(p.split()) >= CAPTION_MIN_WORDS and key(p) in labels)]
 
 
 def strip(text: str, lines: list[Line], labels: frozenset[str] = frozenset()) -> str:
-    """`text` without promotion paragraphs, related-story rails and image captions."""
+    """`text` without promotion paragraphs, related-story rails, captions and headlines."""
     paragraphs = [p for p in text.split("\n\n") if rule_for(p) is None]
     return "\n\n".join(captions(rails(paragraphs, lines), labels))

@@ -90,7 +90,8 @@ def _extract_html(html: str, url: str, min_chars: int, summary: str | None) -> R
         return failure(wall, f"the page is a {wall}" if wall != "javascript required" else wall)
     if data is None or not text:
         return failure("no main text", "no main text")
-    text = promotions.strip(recover.missed(text, page), page, blocks.image_labels(tree))
+    labels = blocks.image_labels(tree) | blocks.headlines(tree, _string(data.get("title")))
+    text = promotions.strip(recover.missed(text, page), page, labels)
     if len(text) < min_chars:
         return failure("too little text", f"too little text ({len(text)} characters)")
     return {
