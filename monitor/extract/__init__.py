@@ -5,7 +5,8 @@
     worker.py   one page in a worker: sniff, decode, trafilatura, metadata (plain strings out)
     blocks.py   the page as a reader sees it: one line per block element
     recover.py  article text trafilatura left out: when to retry, skipped paragraphs put back
-    promotions.py  paragraphs that are not the article: promotions, related-story rails
+    promotions.py  paragraphs that are not the article: promotions, rails, captions, headline
+    structured.py  the body a page declares in its JSON-LD, for pages that show too little
     charset.py  what the bytes are and their charset (header, meta, BOM, detection)
     detect.py   consent walls, paywall stubs, "enable JavaScript" pages
     rough.py    every word of a page, cheaply: whether full extraction is worth it

@@ -8,9 +8,10 @@ The settings were chosen on the development corpus with `bench/extraction.py` an
 `bench/extraction_table.py`: `favor_precision=True` with `fast=True` first; when that pass
 is implausible (`recover.implausible`: under `min_chars`, shorter than the feed's summary,
 or under half the prose the page shows) a second pass with balanced settings and the
-fallback extractors, the longer text kept. Then prose of the article's container that
-trafilatura skipped is put back (`recover.missed`) and promotions, related-story rails and
-captions repeating an image's alt text are dropped (`promotions.strip`).
+fallback extractors, the longer text kept, or the body the page declares in its JSON-LD
+when it is longer still and holds that text (`structured`). Then prose of the article's
+container that trafilatura skipped is put back (`recover.missed`) and promotions,
+related-story rails, captions and the repeated headline are dropped (`promotions.strip`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import trafilatura
 from trafilatura.utils import load_html
 
-from monitor.extract import blocks, charset, detect, promotions, recover
+from monitor.extract import blocks, charset, detect, promotions, recover, structured
 from monitor.extract.jobs import Result
 
 Tree = Any  # lxml.html.HtmlElement (lxml ships no type stubs)
@@ -77,21 +78,16 @@ def _extract_html(html: str, url: str, min_chars: int, summary: str | None) -> R
         return failure("no main text", "not parseable as HTML")
     meta = page_metadata(tree, url)
     page = blocks.lines(tree)
-    data = _bare(tree, url, favor_precision=True, fast=True)
-    text = clean_text(data, _string(data.get("title")) if data else None)
-    if recover.implausible(text, page, summary=summary, min_chars=min_chars):
-        # second pass: balanced settings with the fallback extractors
-        second = _bare(tree, url, favor_precision=False, fast=False)
-        second_text = clean_text(second, _string(second.get("title")) if second else None)
-        if len(second_text) > len(text):
-            data, text = second, second_text
+    data, text, declared = _main_text(tree, html, url, page, summary, min_chars)
     wall = _wall(tree, html, text, min_chars)
     if wall:
         return failure(wall, f"the page is a {wall}" if wall != "javascript required" else wall)
     if data is None or not text:
         return failure("no main text", "no main text")
+    if not declared:  # the page's own statement of its body is whole: nothing to put back
+        text = recover.missed(text, page)
     labels = blocks.image_labels(tree) | blocks.headlines(tree, _string(data.get("title")))
-    text = promotions.strip(recover.missed(text, page), page, labels)
+    text = promotions.strip(text, page, labels)
     if len(text) < min_chars:
         return failure("too little text", f"too little text ({len(text)} characters)")
     return {
@@ -102,6 +98,28 @@ def _extract_html(html: str, url: str, min_chars: int, summary: str | None) -> R
         "site_name": _string(data.get("sitename")),
         **meta,
     }
+
+
+def _main_text(
+    tree: Tree, html: str, url: str, page: list[blocks.Line], summary: str | None, min_chars: int
+) -> tuple[dict[str, Any] | None, str, bool]:
+    """trafilatura's result and text, and whether the text is the page's declared body
+    (JSON-LD `articleBody`), taken when both passes are implausible and it holds them."""
+    data = _bare(tree, url, favor_precision=True, fast=True)
+    text = clean_text(data, _string(data.get("title")) if data else None)
+    if not recover.implausible(text, page, summary=summary, min_chars=min_chars):
+        return data, text, False
+    # second pass: balanced settings with the fallback extractors
+    second = _bare(tree, url, favor_precision=False, fast=False)
+    second_text = clean_text(second, _string(second.get("title")) if second else None)
+    if len(second_text) > len(text):
+        data, text = second, second_text
+    body = structured.article_body(tree)
+    if detect.not_free(html) or not structured.instead_of(text, body, min_chars=min_chars):
+        return data, text, False
+    if data is None:  # nothing extracted: the title, date and author from the metadata alone
+        data = dict(trafilatura.extract_metadata(tree, default_url=url).as_dict())
+    return data, body, True
 
 
 def _bare(tree: Tree, url: str, *, favor_precision: bool, fast: bool) -> dict[str, Any] | None:
