@@ -21,8 +21,10 @@ The corpus annotates only the true body, so the snippets are derived from it by 
 fixed in `bench/extraction_split.json`: pages of one site are never on both sides. Tune on
 `dev`; the `test` split decides.
 
-`--ablate` scores news-monitor with each of its recovery and promotion rules taken out in
-turn: a rule earns its place when taking it out raises leakage or lowers recall or F1.
+`--ablate` scores news-monitor with each of its mechanisms (`MECHANISMS`: the retry, the
+recovery of skipped prose and quoted posts, the declared JSON-LD body, rails, captions and
+the repeated headline) and each promotion rule taken out in turn: a rule earns its place
+when taking it out raises leakage or lowers recall or F1.
 `--command` takes news-monitor's text from `news-monitor extract --json` (the worker pool,
 as the service runs it) instead of calling the extraction in this process, and says how
 many pages differ between the two (none should); its CPU column then reads 0, the work
@@ -50,7 +52,7 @@ from trafilatura.utils import load_html
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.extract import extract_sync, overlap, promotions, recover
+from monitor.extract import extract_sync, overlap, promotions, recover, structured
 from monitor.extract.compare import shingles
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "articles"
@@ -338,37 +340,44 @@ def _only_short(text: str, lines: list[Any], *, summary: str | None, min_chars: 
     return len(text) < min_chars
 
 
+def _never(*args: Any, **kwargs: Any) -> bool:
+    return False
+
+
+# Each mechanism that is not a phrase rule, and what taking it out means: (module, name,
+# stand-in).
+MECHANISMS: dict[str, tuple[Any, str, Callable[..., Any]]] = {
+    "implausible": (recover, "implausible", _only_short),
+    "missed prose": (recover, "missed", _nothing_missed),
+    "quoted posts": (recover, "_quoted", _never),
+    "declared body": (structured, "instead_of", _never),
+    "rails": (promotions, "rails", _keep_all),
+    "captions and headline": (promotions, "captions", _keep_all),
+}
+
+
 @contextlib.contextmanager
 def _without(rule: str) -> Iterator[None]:
     """news-monitor's extraction with one rule taken out ("" for none)."""
-    saved = (
-        dict(promotions.RULES),
-        promotions.rails,
-        promotions.captions,
-        recover.missed,
-        recover.implausible,
-    )
+    saved_rules = dict(promotions.RULES)
+    saved = {name: getattr(module, name) for module, name, _ in MECHANISMS.values()}
     if rule in promotions.RULES:
         del promotions.RULES[rule]
-    elif rule == "rails":
-        promotions.rails = _keep_all
-    elif rule == "captions":
-        promotions.captions = _keep_all
-    elif rule == "missed prose":
-        recover.missed = _nothing_missed
-    elif rule == "implausible":
-        recover.implausible = _only_short
+    elif rule in MECHANISMS:
+        module, name, stand_in = MECHANISMS[rule]
+        setattr(module, name, stand_in)
     try:
         yield
     finally:
         promotions.RULES.clear()
-        promotions.RULES.update(saved[0])
-        promotions.rails, promotions.captions, recover.missed, recover.implausible = saved[1:]
+        promotions.RULES.update(saved_rules)
+        for module, name, _ in MECHANISMS.values():
+            setattr(module, name, saved[name])
 
 
 def ablate(pages: list[Page], splits: list[str]) -> None:
     split = read_split(pages)
-    rules = ["", "implausible", "missed prose", "rails", "captions", *promotions.RULES]
+    rules = ["", *MECHANISMS, *promotions.RULES]
     print("\n| taken out | " + " | ".join(f"{n} F1 / recall % / leakage %" for n in splits) + " |")
     print("| --- |" + " --- |" * len(splits))
     for rule in rules:
