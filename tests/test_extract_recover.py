@@ -145,6 +145,17 @@ def test_the_headline_repeated_in_the_text_is_dropped() -> None:
     assert strip(f"{headline}\n\n{text}", lines(page), headlines(page)) == text
 
 
+def test_only_the_first_h1_is_the_headline() -> None:
+    """A page that heads each section with an `<h1>` keeps those headings in its text."""
+    page = load_html(
+        "<html><head><meta property='og:title' content='Bridge to close'></head><body>"
+        "<h1>Bridge to close</h1><section><h1>What the engineers found</h1></section>"
+        "</body></html>"
+    )
+
+    assert headlines(page) == {key("Bridge to close")}
+
+
 def test_a_short_paragraph_is_not_taken_for_a_caption() -> None:
     """A paragraph of under CAPTION_MIN_WORDS words stays even when an image has it as alt."""
     labels = frozenset({key("Updated"), key("The bridge at dawn")})

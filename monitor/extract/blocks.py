@@ -111,8 +111,10 @@ def image_labels(tree: Tree) -> frozenset[str]:
 
 
 def headlines(tree: Tree, *titles: str | None) -> frozenset[str]:
-    """The `key`s of the page's headline as it gives it (`<h1>`s, `og:title`, `titles`): a
-    paragraph repeating it is the headline again, shown apart from the text by digests."""
+    """The `key`s of the page's headline as it gives it (its first `<h1>`, `og:title`,
+    `titles`): a paragraph repeating it is the headline again, shown apart from the text by
+    digests. Only the first `<h1>`: pages that head every section with one have them in
+    the article."""
     found = [*tree.xpath("//meta[@property='og:title']/@content"), *titles]
-    found += [element.text_content() for element in tree.xpath("//h1")]
+    found += [element.text_content() for element in tree.xpath("(//h1)[1]")]
     return frozenset(key(str(title)) for title in found if title and str(title).strip())
