@@ -156,11 +156,14 @@ def test_only_the_first_h1_is_the_headline() -> None:
     assert headlines(page) == {key("Bridge to close")}
 
 
-def test_a_short_paragraph_is_not_taken_for_a_caption() -> None:
-    """A paragraph of under CAPTION_MIN_WORDS words stays even when an image has it as alt."""
-    labels = frozenset({key("Updated"), key("The bridge at dawn")})
+def test_a_short_or_long_paragraph_is_not_taken_for_a_caption() -> None:
+    """A paragraph of under CAPTION_MIN_WORDS words, or over MAX_WORDS, stays even when an
+    image has it as alt text: a word is not a caption, and a lead reused as alt text is
+    still the lead."""
+    lead = " ".join(BEFORE)
+    labels = frozenset({key("Updated"), key("The bridge at dawn"), key(lead)})
 
-    assert captions(["Updated", "The bridge at dawn", "More."], labels) == ["Updated", "More."]
+    assert captions(["Updated", "The bridge at dawn", lead], labels) == ["Updated", lead]
 
 
 def test_missed_leaves_captions_and_other_articles_out() -> None:

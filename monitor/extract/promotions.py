@@ -90,7 +90,13 @@ def rails(paragraphs: list[str], lines: list[Line]) -> list[str]:
 def captions(paragraphs: list[str], labels: frozenset[str]) -> list[str]:
     """`paragraphs` without those that repeat a label the page shows elsewhere (`labels`:
     keys of images' alternative texts and of the headline)."""
-    return [p for p in paragraphs if not (len(p.split()) >= CAPTION_MIN_WORDS and key(p) in labels)]
+    return [p for p in paragraphs if not (_caption_sized(p) and key(p) in labels)]
+
+
+def _caption_sized(paragraph: str) -> bool:
+    """Between CAPTION_MIN_WORDS and MAX_WORDS words: a longer alt text that a paragraph
+    repeats is the article's own text reused (some sites describe a lead photo by the lead)."""
+    return CAPTION_MIN_WORDS <= len(paragraph.split()) <= MAX_WORDS
 
 
 def strip(text: str, lines: list[Line], labels: frozenset[str] = frozenset()) -> str:
