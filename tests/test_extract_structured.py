@@ -80,6 +80,16 @@ def test_plain_text_body_is_split_into_its_paragraphs() -> None:
     assert article_body(load_html(_page(BODY))).split("\n\n") == BODY.split("\n")
 
 
+def test_entities_escaped_once_too_often_are_decoded() -> None:
+    """A body whose quotes come escaped two or three times ("&amp;amp;quot;", as a real
+    development page's does) reads with plain quotes; raw line breaks inside the JSON
+    string are accepted."""
+    body = "&lt;p&gt;&amp;amp;quot;We remain sceptical,&amp;quot; he said.&lt;/p&gt;"
+    page = _page("").replace('"articleBody": ""', f'"articleBody": "{body}\nSecond line."')
+
+    assert article_body(load_html(page)) == '"We remain sceptical," he said.\n\nSecond line.'
+
+
 def test_a_page_declaring_several_bodies_declares_none() -> None:
     """Several declared bodies are a list of articles: none is taken."""
     other = BODY.replace("bridge", "tunnel")

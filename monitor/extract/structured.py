@@ -30,9 +30,11 @@ Tree = Any  # lxml.html.HtmlElement (lxml ships no type stubs)
 
 CONTAINS_SHARE = 0.5  # the declared body holds half of the extraction's 4-grams or more
 LENGTH_RATIO = 0.9  # and is not much shorter (a teaser, a truncated body)
+ESCAPE_LAYERS = 3  # how many times a body's entities are decoded at most
 _MARKUP = re.compile(r"<(p|br|div|span|a|em|strong|h\d)\b", re.IGNORECASE)
 _BREAKS = re.compile(r"\s*\n\s*")
 _WS = re.compile(r"[^\S\n]+")
+_ENTITY = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]+\d*);", re.IGNORECASE)
 
 
 def article_body(tree: Tree) -> str:
@@ -43,7 +45,7 @@ def article_body(tree: Tree) -> str:
         if "articleBody" not in source:
             continue
         try:
-            data = json.loads(source)
+            data = json.loads(source, strict=False)  # raw line breaks inside strings are common
         except (ValueError, RecursionError):
             continue  # malformed or absurdly nested: skipped, as trafilatura's metadata does
         bodies.update(body.strip() for body in _bodies(data) if body.strip())
@@ -85,6 +87,16 @@ def _paragraphs(body: str) -> str:
     if _MARKUP.search(body):
         fragment = lxml_html.fragment_fromstring(body, create_parent="div")
         captions = image_labels(fragment)
-        return "\n\n".join(line.text for line in lines(fragment) if line.key not in captions)
-    parts = (_WS.sub(" ", part).strip() for part in _BREAKS.split(body))
-    return "\n\n".join(part for part in parts if part)
+        parts = [line.text for line in lines(fragment) if line.key not in captions]
+    else:
+        parts = [_WS.sub(" ", part).strip() for part in _BREAKS.split(body)]
+    return "\n\n".join(_unescaped(part) for part in parts if part)
+
+
+def _unescaped(text: str) -> str:
+    """`text` with entities escaped more times than its markup ("&amp;amp;quot;") decoded."""
+    for _ in range(ESCAPE_LAYERS):
+        if not _ENTITY.search(text):
+            break
+        text = _ENTITY.sub(lambda match: html.unescape(match.group()), text)
+    return text
