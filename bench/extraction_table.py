@@ -5,6 +5,7 @@
     .venv/bin/python -m bench.extraction_table --pages      # plus one line per page
     .venv/bin/python -m bench.extraction_table --ablate     # each rule taken out in turn
     .venv/bin/python -m bench.extraction_table --command    # news-monitor's text from the CLI
+    .venv/bin/python -m bench.extraction_table --shells     # pages as script-rendered shells
 
 Three extractors over the corpus pages, in one process, one after the other on each page:
 trafilatura's defaults (`trafilatura.extract(html)`), trafilatura with `favor_precision`,
@@ -28,7 +29,9 @@ when taking it out raises leakage or lowers recall or F1.
 `--command` takes news-monitor's text from `news-monitor extract --json` (the worker pool,
 as the service runs it) instead of calling the extraction in this process, and says how
 many pages differ between the two (none should); its CPU column then reads 0, the work
-being done in the command's worker.
+being done in the command's worker. `--shells` serves every page that declares its body in
+JSON-LD as a script-rendered site would (head and JSON-LD, no article markup) and scores
+what the defaults and news-monitor make of it.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import trafilatura
+from lxml import html as lxml_html
 from trafilatura.utils import load_html
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -394,6 +398,47 @@ def ablate(pages: list[Page], splits: list[str]) -> None:
         print(f"| {rule or '(nothing: all rules)'} | " + " | ".join(cells) + " |")
 
 
+def shell(page: Page) -> str:
+    """`page` as a script-rendered site serves it: its head, its JSON-LD blocks, an empty
+    element for the scripts to fill and a <noscript> note; no article markup."""
+    tree = lxml_html.fromstring(page.html.decode("utf-8", "replace"))
+    head = tree.find("head")
+    kept = "".join(
+        lxml_html.tostring(script, encoding="unicode")
+        for script in tree.xpath("//body//script[contains(@type, 'ld+json')]")
+    )
+    return (
+        f"<html>{'' if head is None else lxml_html.tostring(head, encoding='unicode')}"
+        f'<body><div id="app"></div>{kept}<noscript>Please enable JavaScript.</noscript>'
+        "</body></html>"
+    )
+
+
+def shells(pages: list[Page], splits: list[str]) -> None:
+    """Every page that declares an article body in JSON-LD, served as a shell (`shell`):
+    what trafilatura's defaults and news-monitor (without and with the declared body) make
+    of a page that shows too little."""
+    split = read_split(pages)
+    print(
+        "\n| page | site | split | text F1 (defaults, ours without, ours) | ours without → ours |"
+    )
+    print("| --- | --- | --- | --- | --- |")
+    for page in pages:
+        tree = load_html(page.html)
+        if split[page.site] not in splits or tree is None or not structured.article_body(tree):
+            continue
+        html = shell(page)
+        with _without("declared body"):
+            without = extract_sync(html, page.url).get("text") or ""
+        result = extract_sync(html, page.url)
+        mine = "" if "error" in result else result.get("text") or ""
+        texts = (trafilatura.extract(html) or "", without, mine)
+        f1s = " ".join(f"{overlap(page.truth, text)[2]:.3f}" for text in texts)
+        counts = [len(text.split("\n\n")) for text in (without, mine)]
+        said = result.get("error") or f"{counts[0]} → {counts[1]} paragraphs"
+        print(f"| {page.id} | {page.site} | {split[page.site]} | {f1s} | {said} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="folder with truth.jsonl")
@@ -402,6 +447,9 @@ def main() -> int:
     parser.add_argument("--ablate", action="store_true", help="each rule taken out in turn")
     parser.add_argument(
         "--command", action="store_true", help="news-monitor's text from `news-monitor extract`"
+    )
+    parser.add_argument(
+        "--shells", action="store_true", help="pages with a JSON-LD body as script shells"
     )
     args = parser.parse_args()
     pages = load(args.corpus)
@@ -421,6 +469,8 @@ def main() -> int:
         print(f"{name}: " + "; ".join(verdict(tallies, name)))
     if args.ablate:
         ablate(pages, splits)
+    if args.shells:
+        shells(pages, splits)
     return 0
 
 
