@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from lxml import etree
 from lxml import html as lxml_html
 
 from monitor.extract.blocks import image_labels, lines
@@ -85,7 +86,10 @@ def _paragraphs(body: str) -> str:
     if not _MARKUP.search(body) and _MARKUP.search(html.unescape(body)):
         body = html.unescape(body)
     if _MARKUP.search(body):
-        fragment = lxml_html.fragment_fromstring(body, create_parent="div")
+        try:
+            fragment = lxml_html.fragment_fromstring(body, create_parent="div")
+        except (etree.LxmlError, ValueError):
+            return ""  # markup lxml cannot read: no declared body rather than a failed page
         captions = image_labels(fragment)
         parts = [line.text for line in lines(fragment) if line.key not in captions]
     else:

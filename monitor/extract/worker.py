@@ -9,7 +9,7 @@ The settings were chosen on the development corpus with `bench/extraction.py` an
 is implausible (`recover.implausible`: under `min_chars`, shorter than the feed's summary,
 or under half the prose the page shows) a second pass with balanced settings and the
 fallback extractors, the longer text kept, or the body the page declares in its JSON-LD
-when it is longer still and holds that text (`structured`). Then prose of the article's
+when it is about as long or longer and holds that text (`structured`). Then prose of the article's
 container that trafilatura skipped is put back (`recover.missed`) and promotions,
 related-story rails, captions and the repeated headline are dropped (`promotions.strip`).
 """
@@ -104,7 +104,8 @@ def _main_text(
     tree: Tree, html: str, url: str, page: list[blocks.Line], summary: str | None, min_chars: int
 ) -> tuple[dict[str, Any] | None, str, bool]:
     """trafilatura's result and text, and whether the text is the page's declared body
-    (JSON-LD `articleBody`), taken when both passes are implausible and it holds them."""
+    (JSON-LD `articleBody`), taken when the first pass is implausible and it holds the
+    better pass's text."""
     data = _bare(tree, url, favor_precision=True, fast=True)
     text = clean_text(data, _string(data.get("title")) if data else None)
     if not recover.implausible(text, page, summary=summary, min_chars=min_chars):
