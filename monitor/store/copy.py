@@ -22,6 +22,7 @@ from monitor.store.schema import (
     matches,
     queue,
     stopped_channels,
+    story_members,
     story_records,
 )
 
@@ -35,6 +36,7 @@ TABLES = (
     queue,
     stopped_channels,
     story_records,
+    story_members,
     feed_pauses,
     story_mutes,
 )
