@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections import defaultdict
+import random
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,52 +14,28 @@ import pytest
 
 from monitor.config import StoriesSettings
 from monitor.stories import Decision, StoryArticle, StoryBook, split_sentences
+from monitor.stories.book import BOOK_SAVE_GROWTH
+from monitor.stories.records import MAX_NAMES, Story
 from monitor.stories.text import sentence_tokens, terms, tokens, word_ids
+from tests.story_texts import (
+    BRIDGE,
+    FAMILIES,
+    MINE,
+    OTHER_NEWS,
+    RUSSIA_LAWSUIT,
+    RUSSIA_QUESTIONS,
+    T0,
+    WIRE,
+    article,
+)
 
 DATA = Path(__file__).parent / "data" / "clusters" / "stories-newswcl50.jsonl"
-T0 = datetime(2018, 4, 17, 8, 0, tzinfo=UTC)
-
-WIRE = (
-    "Washington (AP) — President Donald Trump and North Korean leader Kim Jong Un will meet "
-    "in Singapore on June 12, officials said on Thursday. The summit would be the first "
-    "meeting between a sitting US president and a North Korean leader. Secretary of State "
-    "Mike Pompeo travelled to Pyongyang this week to prepare the talks and brought home "
-    "three detained Americans. Officials said the agenda would centre on the "
-    "denuclearisation of the Korean peninsula and on sanctions relief."
-)
 DENIAL = (
     "President Donald Trump will meet North Korean leader Kim Jong Un in Singapore on June "
     "12, officials said. The White House denied on Friday that the summit plan included any "
     "withdrawal of American troops from South Korea. Press secretary Sarah Sanders called "
     "the report false and said no concession had been offered."
 )
-RUSSIA_LAWSUIT = (
-    "The Democratic National Committee filed a lawsuit on Friday against Russia, the Trump "
-    "campaign and WikiLeaks, alleging a conspiracy to disrupt the 2016 presidential election. "
-    "The suit, filed in federal court in Manhattan, seeks millions of dollars in damages "
-    "for the hacking of party computers and the theft of emails. Trump campaign officials "
-    "called the lawsuit frivolous and a fundraising stunt by a desperate party."
-)
-RUSSIA_QUESTIONS = (
-    "Special counsel Robert Mueller has given Trump's lawyers a list of four dozen questions "
-    "he wants to ask the president about Russia and possible obstruction of justice. The "
-    "questions cover the firing of FBI director James Comey, Trump's meetings with Russian "
-    "officials and his tweets about attorney general Jeff Sessions. Trump's lawyers are "
-    "weighing whether to let the president sit for an interview with investigators."
-)
-
-
-def article(
-    key: str, text: str, *, title: str = "", source: str = "AP", hours: float = 0
-) -> StoryArticle:
-    return StoryArticle(
-        key=key,
-        url=f"https://{source.lower().replace(' ', '')}.example/{key}",
-        source=source,
-        title=title or text.split(".")[0][:80],
-        text=text,
-        published=T0 + timedelta(hours=hours),
-    )
 
 
 def replay(book: StoryBook, articles: list[StoryArticle]) -> list[str]:
@@ -422,6 +399,39 @@ def test_nothing_is_changed_after_from_records() -> None:
     assert copy.changed_records() == ([], [])
 
 
+def test_the_book_record_is_saved_as_its_counts_grow_and_at_a_flush() -> None:
+    """One more article in a book of many leaves the document frequencies unsaved until
+    they grew by BOOK_SAVE_GROWTH, or until the end of the cycle flushes them."""
+    rng = random.Random(3)
+    words = [f"word{i}" for i in range(300)]
+
+    def report(i: int) -> StoryArticle:  # no two alike: each is counted as a document
+        return article(f"r{i}", " ".join(rng.choice(words) for _ in range(60)) + ".")
+
+    book = StoryBook(StoriesSettings())
+    for i in range(100):
+        book.add(report(i), now=T0)
+    assert "book" in _by_id(book.changed_records()[0])
+
+    book.add(report(100), now=T0)
+
+    assert "book" not in _by_id(book.changed_records()[0])
+    for i in range(101, 101 + int(BOOK_SAVE_GROWTH * 100)):
+        book.add(report(i), now=T0)
+    assert "book" in _by_id(book.changed_records()[0])
+    book.add(report(200), now=T0)
+    assert _by_id(book.changed_records(flush=True)[0])["book"] == _by_id(book.to_records())["book"]
+
+
+def test_a_story_keeps_its_commonest_names() -> None:
+    """However many names its articles bring, a story keeps at most twice MAX_NAMES, the
+    commonest."""
+    story = Story("st-a", {"a"}, T0, T0, {}, Counter({"Kim": 1}), {})
+    for i in range(5 * MAX_NAMES):
+        story.add_names({"Kim", f"Name{i}"})
+    assert len(story.names) <= 2 * MAX_NAMES and story.names["Kim"] == 1 + 5 * MAX_NAMES
+
+
 def test_absorb_brings_a_replica_up_to_date() -> None:
     """What one process changed, absorbed by another, gives it the same state and decisions."""
     settings = StoriesSettings(window=timedelta(days=3))
@@ -461,22 +471,6 @@ def test_absorb_takes_articles_from_the_story_they_had_here() -> None:
 
 # -- merging: two stories found to tell one event -----------------------------------
 
-MINE = (
-    "Rescuers searched the flooded coal mine near Tula for eleven trapped miners overnight. "
-    "Pumps drained water from the lower shaft as engineers drilled a second borehole."
-)
-FAMILIES = (
-    "Families gathered outside the colliery gates waiting for news. Local churches opened "
-    "shelters and volunteers served soup to relatives through the cold night. The regional "
-    "governor promised compensation to every family and ordered an inquiry."
-)
-BRIDGE = (
-    "Rescuers pumped water from the flooded coal mine near Tula while families waited at the "
-    "colliery gates for news of the eleven trapped miners. Engineers drilled a borehole into "
-    "the lower shaft. Churches opened shelters and volunteers served soup to relatives. "
-    "The governor promised compensation and ordered an inquiry."
-)
-
 
 def _mine_book(*, deliver: bool = False) -> tuple[StoryBook, list[Decision]]:
     """Three unrelated stories, then the mine rescue and the families' vigil (two stories
@@ -490,9 +484,6 @@ def _mine_book(*, deliver: bool = False) -> tuple[StoryBook, list[Decision]]:
         book.mark_delivered(decisions[1].story_id, "mines", split_sentences(FAMILIES))
     decisions.append(book.add(article("bridge", BRIDGE, source="DW", hours=6), now=T0))
     return book, decisions
-
-
-OTHER_NEWS = (WIRE, RUSSIA_LAWSUIT, RUSSIA_QUESTIONS)
 
 
 def test_two_stories_of_one_event_merge_when_one_grows_to_match() -> None:
