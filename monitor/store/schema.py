@@ -195,6 +195,8 @@ story_records = Table(
     # added by 0010: the save that wrote the row; replicas read what is newer than theirs
     Column("revision", Integer),
 )
+# looked up at every placement by replicas on PostgreSQL (0016)
+story_revision_index = Index("ix_story_records_revision", story_records.c.revision)
 
 
 # Each story's articles (0016), one row each: written when the article is placed, moved to
@@ -255,6 +257,7 @@ def _story_members(conn: Connection) -> None:
     from monitor.store.story_revisions import members_to_rows  # beside the queries using it
 
     story_members.create(conn, checkfirst=True)
+    story_revision_index.create(conn, checkfirst=True)
     members_to_rows(conn)
 
 
