@@ -376,7 +376,7 @@ def test_changed_records_reports_each_change_once() -> None:
         assert _by_id(records)[changed] == _by_id(book.to_records())[changed]
     assert book.changed_records() == ([], [])
     book.mark_delivered(decision.story_id, "t", ["Pompeo met Kim in secret."])
-    assert [r["id"] for r in book.changed_records()[0]] == [decision.story_id]
+    assert [r["id"] for r in book.changed_records()[0]] == [f"{decision.story_id}:t"]
 
 
 def test_changed_records_names_expired_stories() -> None:

@@ -16,13 +16,14 @@ from sqlalchemy import delete, func, select
 from monitor.config import StoriesSettings
 from monitor.pipeline.story_sync import SharedStories
 from monitor.store import Store
-from monitor.store.schema import schema_migrations, story_members, story_records
+from monitor.store.schema import schema_migrations, story_members, story_records, story_told
 from monitor.stories import StoryBook
 from tests.story_texts import BRIDGE, FAMILIES, MINE, OTHER_NEWS, T0, WIRE, article
 
 
-def written_in(store: Store, revision: int) -> tuple[list[str], list[str]]:
-    """The story records (ids) and article rows (keys) a revision wrote."""
+def written_in(store: Store, revision: int) -> tuple[list[str], list[str], list[str]]:
+    """The story records (ids), article rows (keys) and told rows (topics) a revision
+    wrote."""
     with store.engine.connect() as conn:
         records = conn.scalars(
             select(story_records.c.id).where(story_records.c.revision == revision)
@@ -30,7 +31,10 @@ def written_in(store: Store, revision: int) -> tuple[list[str], list[str]]:
         keys = conn.scalars(
             select(story_members.c.key).where(story_members.c.revision == revision)
         ).all()
-    return sorted(records), sorted(keys)
+        topics = conn.scalars(
+            select(story_told.c.topic).where(story_told.c.revision == revision)
+        ).all()
+    return sorted(records), sorted(keys), sorted(topics)
 
 
 def stored_story(store: Store, story_id: str) -> str:
@@ -49,7 +53,8 @@ def member_rows(store: Store) -> dict[str, str]:
 
 def test_a_placement_in_a_large_story_writes_only_what_it_placed(store_url: str) -> None:
     """The 201st copy of a wire story writes its own row and the story's record, whose
-    size does not grow with the story's articles."""
+    size does not grow with the story's articles, nor with what was told of it; what is
+    told is written apart, when it is told."""
     store = Store(store_url)
     store.migrate()
     shared = SharedStories(store, StoriesSettings())
@@ -59,12 +64,16 @@ def test_a_placement_in_a_large_story_writes_only_what_it_placed(store_url: str)
     for i in range(1, 201):
         with shared.updating(T0) as book:
             book.add(article(f"wire-{i}", WIRE, source=f"Paper {i}"), now=T0)
+            book.mark_delivered(first.story_id, f"topic-{i % 3}", [f"Update number {i} said."])
 
     with shared.updating(T0) as book:
         last = book.add(article("wire-201", WIRE, source="Late"), now=T0)
+    assert written_in(store, shared.revision) == ([first.story_id], ["wire-201"], [])
+    with shared.updating(T0) as book:
+        book.mark_delivered(first.story_id, "topic-1", ["One more update was sent."])
+    assert written_in(store, shared.revision) == ([], [], ["topic-1"])
 
     assert last.story_id == first.story_id
-    assert written_in(store, shared.revision) == ([first.story_id], ["wire-201"])
     record = stored_story(store, first.story_id)
     assert "wire-1" not in record and "members" not in json.loads(record)
     assert len(record) == small
@@ -123,7 +132,7 @@ def test_replicas_see_each_others_placements_moves_and_merges(postgres_url: str)
 
     assert families.story_id != mine.story_id and bridge.story_id == mine.story_id
     assert f"{families.story_id} merged into {mine.story_id}" in bridge.reason
-    _, moved = written_in(one, first.revision)
+    _, moved, _ = written_in(one, first.revision)
     assert moved == ["bridge", "families"]  # the article placed, the one that moved
     assert member_rows(one)["families"] == mine.story_id
     fresh = SharedStories(one, StoriesSettings())  # a replica started now
@@ -139,18 +148,23 @@ def test_replicas_see_each_others_placements_moves_and_merges(postgres_url: str)
 
 
 def old_style(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Story records as stores before the article rows held them (version 1): each
-    story's articles listed in its record."""
+    """Story records as stores before the article and told rows held them (version 1):
+    each story's articles and what each topic was told in its record."""
     members: dict[str, list[dict[str, Any]]] = {}
+    told: dict[str, dict[str, Any]] = {}
     for r in records:
         if r["type"] == "member":
             item = {k: r[k] for k in ("url", "source", "title", "published", "duplicate_of")}
             members.setdefault(r["story"], []).append({"key": r["id"], **item, "sig": r["sig"]})
-    return [
-        {**r, "version": 1, "members": members.get(r["id"], [])} if r["type"] == "story" else r
+        elif r["type"] == "told":
+            what = {k: r[k] for k in ("sentences", "vocabulary", "names", "numbers")}
+            told.setdefault(r["story"], {})[r["topic"]] = what
+    old = [
+        {**r, "version": 1, "members": members[r["id"]], "delivered": told.get(r["id"], {})}
         for r in records
-        if r["type"] != "member"
+        if r["type"] == "story"
     ]
+    return [r for r in records if r["type"] == "book"] + old
 
 
 def test_a_store_written_before_article_rows_upgrades(store_url: str) -> None:

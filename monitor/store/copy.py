@@ -24,6 +24,7 @@ from monitor.store.schema import (
     stopped_channels,
     story_members,
     story_records,
+    story_told,
 )
 
 # In the order their foreign keys need.
@@ -37,6 +38,7 @@ TABLES = (
     stopped_channels,
     story_records,
     story_members,
+    story_told,
     feed_pauses,
     story_mutes,
 )

@@ -217,6 +217,17 @@ story_members = Table(
     Column("revision", Integer, nullable=False, index=True),
 )
 
+# What each topic was told of each story (0016): up to novelty.MAX_KNOWN sentences, a
+# JSON record written when something more is delivered, deleted with its story.
+story_told = Table(
+    "story_told",
+    metadata,
+    Column("story_id", String(100), primary_key=True),
+    Column("topic", String(200), primary_key=True),
+    Column("record", Text, nullable=False),
+    Column("revision", Integer, nullable=False, index=True),
+)
+
 
 # Replicas sharing one PostgreSQL store (0015): each process writes when it last looked
 # for feeds, so each knows how many share the store and its own rank among them, and
@@ -254,11 +265,12 @@ def _add_missing_columns(conn: Connection, table: Table, *names: str) -> None:
 
 
 def _story_members(conn: Connection) -> None:
-    from monitor.store.story_revisions import members_to_rows  # beside the queries using it
+    from monitor.store.story_revisions import split_story_records  # beside its queries
 
     story_members.create(conn, checkfirst=True)
+    story_told.create(conn, checkfirst=True)
     story_revision_index.create(conn, checkfirst=True)
-    members_to_rows(conn)
+    split_story_records(conn)
 
 
 def _initial_schema(conn: Connection) -> None:

@@ -4,7 +4,8 @@ Replicas save the book as revisions under an advisory lock (`story_lock`) and re
 what others saved since their last revision (monitor/pipeline/story_sync.py). The
 book-wide record and each story's record are JSON (`story_records`); each article
 of a story is a row of `story_members`, written once when placed (and again when it
-moves to another story), deleted with its story.
+moves to another story); what each topic was told of a story is a JSON row of
+`story_told`. A story's articles and told rows are deleted with it.
 """
 
 import json
@@ -16,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select, update
 
 from monitor.store.base import _STORY_LOCK, StoreBase
-from monitor.store.schema import matches, queue, story_members, story_records
+from monitor.store.schema import matches, queue, story_members, story_records, story_told
 
 # Story ids per DELETE … IN (…): well under SQLite's limit of bound parameters.
 _IDS_PER_STATEMENT = 500
@@ -90,17 +91,21 @@ class StoryStore(StoreBase):
     def story_changes_since(self, revision: int) -> tuple[list[dict[str, Any]], list[str], int]:
         """Records saved after `revision` (0: all), story ids removed since, newest revision.
 
-        The records are the book's and the stories' as saved, then one "member" record
-        per article row written since (the article's key as "id", its "story").
+        The records are the book's and the stories' as saved, the "told" records saved
+        since, then one "member" record per article row written since (the article's
+        key as "id", its "story").
         """
         stories = select(story_records.c.id, story_records.c.type, story_records.c.record)
+        told = select(story_told.c.story_id, story_told.c.topic, story_told.c.record)
         members = select(*_MEMBER_COLUMNS)
         if revision:
             stories = stories.where(story_records.c.revision > revision)
+            told = told.where(story_told.c.revision > revision)
             members = members.where(story_members.c.revision > revision)
         with self.engine.connect() as conn:
             rows = conn.execute(stories).all()
             records = [json.loads(record) for _, kind, record in rows if kind != "removed"]
+            records += [_told_record(*row) for row in conn.execute(told)]
             records += [_member_record(row) for row in conn.execute(members)]
             latest = _latest_revision(conn)
         removed = [story_id for story_id, kind, _ in rows if kind == "removed" and revision]
@@ -117,7 +122,8 @@ class StoryStore(StoreBase):
         """Upsert changed records and mark removed stories, as one new revision; return it.
 
         "member" records are upserted as article rows by key (an article that moved
-        changes story); a removed story's article rows are deleted. `renamed` maps
+        changes story), "told" records by story and topic; a removed story's article
+        and told rows are deleted. `renamed` maps
         stories merged away to the story that took them: their stored matches follow,
         so "also reported by" and threading see one story. "removed" rows older than
         `keep_removed` are deleted: every replica has read them.
@@ -135,7 +141,7 @@ class StoryStore(StoreBase):
                     "revision": revision,
                 }
                 for r in records
-                if r.get("type") != "member"
+                if r.get("type") not in ("member", "told")
             ]
             rows += [
                 {"id": i, "type": "removed", "last": now, "record": "", "revision": revision}
@@ -145,16 +151,20 @@ class StoryStore(StoreBase):
                 upsert = self._upsert(story_records)
                 newer = {c: upsert.excluded[c] for c in ("type", "last", "record", "revision")}
                 conn.execute(upsert.on_conflict_do_update(index_elements=["id"], set_=newer), rows)
-            _delete_members_of(conn, removed)
+            _delete_rows_of(conn, removed)
             placed = [_member_row(r, revision) for r in records if r.get("type") == "member"]
-            if placed:
+            if placed:  # by key: an article moved to another story changes its row
                 upsert = self._upsert(story_members)
-                newer = {
-                    c.name: upsert.excluded[c.name] for c in story_members.c if c.name != "key"
-                }
+                newer = {c: upsert.excluded[c] for c in placed[0] if c != "key"}
                 conn.execute(
                     upsert.on_conflict_do_update(index_elements=["key"], set_=newer), placed
                 )
+            told = [_told_row(r, revision) for r in records if r.get("type") == "told"]
+            if told:
+                upsert = self._upsert(story_told)
+                newer = {c: upsert.excluded[c] for c in ("record", "revision")}
+                keys = ["story_id", "topic"]
+                conn.execute(upsert.on_conflict_do_update(index_elements=keys, set_=newer), told)
             conn.execute(
                 story_records.delete().where(
                     story_records.c.type == "removed", story_records.c.last < now - keep_removed
@@ -163,9 +173,9 @@ class StoryStore(StoreBase):
         return revision
 
     def expire_stories(self, cutoff: datetime, now: datetime, keep_removed: timedelta) -> int:
-        """Mark removed the stories with no article since `cutoff`, with their articles,
-        as one new revision (what the book's expiry saves, for a process that never read
-        the book); return how many."""
+        """Mark removed the stories with no article since `cutoff` (their article and told
+        rows deleted) as one new revision: what the book's expiry saves, for a process
+        that never read the book. Returns how many."""
         with self.engine.begin() as conn:
             gone = conn.scalars(
                 select(story_records.c.id).where(
@@ -218,21 +228,42 @@ def _member_row(record: dict[str, Any], revision: int) -> dict[str, Any]:
     }
 
 
+_TOLD_KEYS = ("id", "type", "story", "topic")  # in the row's columns, not its JSON
+
+
+def _told_row(record: dict[str, Any], revision: int) -> dict[str, Any]:
+    told = {k: v for k, v in record.items() if k not in _TOLD_KEYS}
+    return {
+        "story_id": record["story"],
+        "topic": record["topic"],
+        "record": json.dumps(told, ensure_ascii=False),
+        "revision": revision,
+    }
+
+
+def _told_record(story_id: str, topic: str, text: str) -> dict[str, Any]:
+    return {"type": "told", "story": story_id, "topic": topic, **json.loads(text)}
+
+
 def _latest_revision(conn: Connection) -> int:
-    stories = conn.scalar(select(func.max(story_records.c.revision))) or 0
-    members = conn.scalar(select(func.max(story_members.c.revision))) or 0
-    return max(stories, members)
+    return max(
+        conn.scalar(select(func.max(table.c.revision))) or 0
+        for table in (story_records, story_members, story_told)
+    )
 
 
-def _delete_members_of(conn: Connection, story_ids: Sequence[str]) -> None:
+def _delete_rows_of(conn: Connection, story_ids: Sequence[str]) -> None:
+    """The article and told rows of these stories."""
     for start in range(0, len(story_ids), _IDS_PER_STATEMENT):
         chunk = story_ids[start : start + _IDS_PER_STATEMENT]
         conn.execute(delete(story_members).where(story_members.c.story_id.in_(chunk)))
+        conn.execute(delete(story_told).where(story_told.c.story_id.in_(chunk)))
 
 
-def members_to_rows(conn: Connection) -> None:
-    """Migration 0016: the articles that each story's record listed (record version 1)
-    become rows of `story_members`, and the record keeps the rest (version 2).
+def split_story_records(conn: Connection) -> None:
+    """Migration 0016: what each story's record held of its articles and of what was
+    told (record version 1) becomes rows of `story_members` and `story_told`, and the
+    record keeps the rest (version 2).
 
     One story at a time, so a large store is never held in memory whole. An article two
     records listed (replicas that once disagreed) stays with the story read last.
@@ -247,18 +278,19 @@ def members_to_rows(conn: Connection) -> None:
         record = json.loads(text)
         if "members" not in record:
             continue
-        items = record.pop("members")
+        items, told = record.pop("members"), record.pop("delivered", {})
         record["version"] = 2
         keys = [item["key"] for item in items]
         for start in range(0, len(keys), _IDS_PER_STATEMENT):
             chunk = keys[start : start + _IDS_PER_STATEMENT]
             conn.execute(delete(story_members).where(story_members.c.key.in_(chunk)))
+        revision = revision or 0
         if items:
-            rows = [
-                _member_row({"id": item["key"], "story": story_id, **item}, revision or 0)
-                for item in items
-            ]
-            conn.execute(story_members.insert(), rows)
+            members = [{"id": item["key"], "story": story_id, **item} for item in items]
+            conn.execute(story_members.insert(), [_member_row(m, revision) for m in members])
+        if told:
+            of = [{"story": story_id, "topic": topic, **what} for topic, what in told.items()]
+            conn.execute(story_told.insert(), [_told_row(t, revision) for t in of])
         conn.execute(
             update(story_records)
             .where(story_records.c.id == story_id)

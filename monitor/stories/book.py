@@ -34,7 +34,7 @@ from monitor.stories import delivery, fingerprint, joining, merging
 from monitor.stories.copies import CopyFinder
 from monitor.stories.journal import Journal
 from monitor.stories.model import Decision, StoryArticle
-from monitor.stories.novelty import analyse_all
+from monitor.stories.novelty import Told, analyse_all
 from monitor.stories.records import (
     READABLE_VERSIONS,
     RECORD_VERSION,
@@ -45,6 +45,7 @@ from monitor.stories.records import (
     member_record,
     story_from,
     story_record,
+    told_record,
 )
 from monitor.stories.retrieval import VECTOR_TERMS, StoryIndex
 from monitor.stories.text import clean_title, names, sentence_tokens, word_ids
@@ -150,7 +151,7 @@ class StoryBook:
         if story is None:
             return
         delivery.tell(story, topic, sentences)
-        self._journal.change(story.id)
+        self._journal.tell(story.id, topic)
 
     def resolve(self, story_id: str) -> str:
         """The id a story goes by now: a story merged into another resolves to that one.
@@ -181,17 +182,22 @@ class StoryBook:
     # -- persistence ------------------------------------------------------------------
 
     def to_records(self) -> list[dict[str, Any]]:
-        """The whole state as JSON-ready dicts: one "book" record, one per story, then
-        one per article (in publication order).
+        """The whole state as JSON-ready dicts: one "book" record, one per story, one per
+        story and topic it was told on, then one per article (in publication order).
 
-        Every record has an "id" ("book", the story id, or the article key) and a "type"
-        ("book", "story", "member"); a story record also has "last" (ISO time of its
-        latest article), after which plus the window it may be deleted from the store;
-        an article's record names its "story".
+        Every record has an "id" ("book", the story id, "story id:topic", the article
+        key) and a "type" ("book", "story", "told", "member"); a story record also has
+        "last" (ISO time of its latest article), after which plus the window it may be
+        deleted from the store; "told" and "member" records name their "story".
         """
         stories = [story_record(s) for s in self._stories.values()]
+        told = [
+            told_record(s.id, t, told)
+            for s in self._stories.values()
+            for t, told in s.delivered.items()
+        ]
         members = sorted(self._members.values(), key=lambda m: (m.published, m.key))
-        return [self._book_record(), *stories, *(member_record(m) for m in members)]
+        return [self._book_record(), *stories, *told, *(member_record(m) for m in members)]
 
     @classmethod
     def from_records(
@@ -205,24 +211,30 @@ class StoryBook:
     def changed_records(self, *, flush: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
         """What changed since the last call: records to upsert by "id", story ids to delete.
 
-        The records are those of `to_records` for the stories added to, joined, delivered
-        or created since then, for the articles placed or moved to another story since
-        then, and the "book" record when it is due (`BOOK_SAVE_GROWTH`; with `flush`,
-        whenever it moved); the ids are the stories forgotten since then (expired, merged
-        away, or taken from another process by `absorb`): their articles go with them.
-        The call starts the tracking afresh.
+        The records are those of `to_records` for the stories added to, joined or created
+        since then, for the topics that were told more of a story, for the articles
+        placed or moved to another story, and the "book" record when it is due
+        (`BOOK_SAVE_GROWTH`; with `flush`, whenever it moved); the ids are the stories
+        forgotten since then (expired, merged away, or taken from another process by
+        `absorb`): their articles and what they told go with them. The call starts the
+        tracking afresh.
         """
-        changed, removed, placed, book_changed = self._journal.take()
+        taken = self._journal.take()
         records = []
-        if book_changed and (flush or self._book_due()):
+        if taken.book_changed and (flush or self._book_due()):
             records.append(self._book_record())
             self._saved = (self._index.documents, self._swept)
-        elif book_changed:  # not due yet: kept for a later save
+        elif taken.book_changed:  # not due yet: kept for a later save
             self._journal.book_changed = True
         stories, members = self._stories, self._members
-        records += [story_record(stories[i]) for i in sorted(changed) if i in stories]
-        records += [member_record(members[key]) for key in sorted(placed) if key in members]
-        return records, sorted(removed - stories.keys())
+        records += [story_record(stories[i]) for i in sorted(taken.changed) if i in stories]
+        records += [
+            told_record(i, topic, stories[i].delivered[topic])
+            for i, topic in sorted(taken.told)
+            if i in stories and topic in stories[i].delivered
+        ]
+        records += [member_record(members[k]) for k in sorted(taken.members) if k in members]
+        return records, sorted(taken.removed - stories.keys())
 
     def _book_due(self) -> bool:
         documents, swept = self._saved
@@ -243,11 +255,13 @@ class StoryBook:
             if story_id in self._stories:
                 self._drop(story_id)
             self._journal.forget(story_id)
-        members = []
+        members, told = [], []
         for record in records:
             kind = record.get("type")
             if kind == "member":
                 members.append(record)
+            elif kind == "told":
+                told.append(record)
             elif record.get("version", RECORD_VERSION) not in READABLE_VERSIONS:
                 continue
             elif kind == "book":
@@ -255,7 +269,11 @@ class StoryBook:
             elif kind == "story":
                 self._insert(record)
                 members += inline_members(record)
-        for record in members:  # after their stories, which they name
+        for record in told:  # after their stories, which they name
+            story = self._stories.get(record["story"])
+            if story is not None:
+                story.delivered[record["topic"]] = Told.from_record(record)
+        for record in members:
             self._place(member_from(record))
 
     def _load_book(self, record: dict[str, Any]) -> None:
@@ -283,6 +301,8 @@ class StoryBook:
         held = self._stories.get(story.id)
         if held is not None:
             story.members = held.members
+            if "delivered" not in record:  # version 2: what was told is a record of its own
+                story.delivered = held.delivered
             self._unlist(held)
         self._aliases.pop(story.id, None)
         for old in story.merged:  # merged there: this book forgets them too
@@ -294,10 +314,12 @@ class StoryBook:
         self._index.add(story)
         self._index.spread_add(story.tally, 1)
         self._journal.forget(story.id)
-        if "members" in record:  # version 1: its articles are written as records of their own
+        if record.get("version") == 1:  # written again: its articles, what was told apart
             self._journal.change(story.id)
             for item in record["members"]:
                 self._journal.place(item["key"])
+            for topic in story.delivered:
+                self._journal.tell(story.id, topic)
 
     def _place(self, member: Member) -> None:
         """Put an article another process placed in its story here, taking it from the
@@ -379,6 +401,8 @@ class StoryBook:
         for key in gone.members:  # each article moves: its record is written again
             members[key].story_id = into.id
             self._journal.place(key)
+        for topic in gone.delivered:  # what it told is told of the survivor too
+            self._journal.tell(into.id, topic)
         for old in (gone.id, *gone.merged):
             self._aliases[old] = into.id
         self._index.spread_add(into.tally, 1)

@@ -1,10 +1,12 @@
 """The StoryBook's state as plain dicts that JSON can hold, and back.
 
 A story's record holds only what stays bounded however large the story grows (its
-centroid, term counts, the commonest names, what was told, first and last); each of
-its articles is a record of its own ("member"), written once when the article is
-placed and again only when it moves to another story. Saving a placement so costs
-what was placed, not the size of the stories it joined.
+centroid, term counts, the commonest names, first and last, the stories merged into
+it); each of its articles is a record of its own ("member"), written once when the
+article is placed and again only when it moves to another story; what each topic was
+told of it is one more ("told", up to `novelty.MAX_KNOWN` sentences), written when
+something is delivered. Saving a placement so costs what was placed, not the size of
+the stories it joined nor what they told.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from monitor.stories import fingerprint
 from monitor.stories.novelty import Told
 from monitor.stories.vectors import heaviest
 
-# 2: the members are records of their own; 1 (older stores) listed them in the story's
-# record, and is still read (`inline_members`).
+# 2: articles and what was told are records of their own; 1 (older stores) kept them in
+# the story's record, and is still read (`inline_members`, `story_from`).
 RECORD_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 # Names kept per story, the commonest: they tell the story's actors apart from its event
@@ -82,9 +84,13 @@ def story_record(story: Story) -> dict[str, Any]:
         "centroid": story.centroid,
         "names": dict(story.names),
         "tally": story.tally,
-        "delivered": {topic: told.to_record() for topic, told in story.delivered.items()},
         "merged": story.merged,
     }
+
+
+def told_record(story_id: str, topic: str, told: Told) -> dict[str, Any]:
+    told_of = {"id": f"{story_id}:{topic}", "type": "told", "story": story_id, "topic": topic}
+    return {**told_of, **told.to_record()}
 
 
 def member_record(member: Member) -> dict[str, Any]:
@@ -102,7 +108,8 @@ def member_record(member: Member) -> dict[str, Any]:
 
 
 def story_from(record: dict[str, Any]) -> Story:
-    """A story from its record, with no members yet (they are records of their own)."""
+    """A story from its record, with no members and nothing told yet (records of their
+    own; a version-1 record holds what was told)."""
     story = Story(
         id=record["id"],
         members=set(),
@@ -110,7 +117,7 @@ def story_from(record: dict[str, Any]) -> Story:
         last=datetime.fromisoformat(record["last"]),
         centroid={str(t): float(w) for t, w in record["centroid"].items()},
         names=Counter({str(n): int(c) for n, c in record["names"].items()}),
-        delivered={t: Told.from_record(r) for t, r in record["delivered"].items()},
+        delivered={t: Told.from_record(r) for t, r in record.get("delivered", {}).items()},
         tally={str(t): int(n) for t, n in record.get("tally", {}).items()},
         merged=[str(old) for old in record.get("merged", ())],
     )
