@@ -15,6 +15,7 @@ import pytest
 from monitor.config import StoriesSettings
 from monitor.stories import Decision, StoryArticle, StoryBook, split_sentences
 from monitor.stories.book import BOOK_SAVE_GROWTH
+from monitor.stories.novelty import Told, analyse
 from monitor.stories.records import MAX_NAMES, Story
 from monitor.stories.text import sentence_tokens, terms, tokens, word_ids
 from tests.story_texts import (
@@ -397,6 +398,23 @@ def test_nothing_is_changed_after_from_records() -> None:
     replay(book, [a for a, _ in _newswcl50()[:10]])
     copy = StoryBook.from_records(settings, _roundtrip(book.to_records()))
     assert copy.changed_records() == ([], [])
+
+
+def test_judging_what_is_new_leaves_what_was_told_as_it_was() -> None:
+    """`Told.fresh` finds what `new_sentences` finds, without telling it: for stories told
+    a little and told up to MAX_KNOWN sentences."""
+    texts = [a.text for a, _ in _newswcl50()]
+    for told_texts in (texts[:2], texts * 20):
+        told = Told()
+        for text in told_texts:
+            told.tell(analyse(text))
+        before = told.to_record()
+        for text in texts:
+            sentences = analyse(text) * 2  # its own repeats are told by then
+            found = told.fresh(sentences, 0.8)
+            assert told.to_record() == before
+            reference = Told.from_record(before)
+            assert found == reference.new_sentences(sentences, 0.8)
 
 
 def test_the_book_record_is_saved_as_its_counts_grow_and_at_a_flush() -> None:
