@@ -71,7 +71,8 @@ class StoryBook:
     that will show it, `novelty(story_id, topic, article)` gives what that topic has not
     yet been sent, and after delivery `mark_delivered(story_id, topic, sentences)` records
     it. `to_records()` / `from_records()` persist the whole state as JSON-ready dicts:
-    a "book" record, one per story, one per article ("member").
+    a "book" record, one per story, one per story and topic told ("told"), one per
+    article ("member"); `changed_records()` gives only what changed since the last call.
     """
 
     def __init__(self, settings: StoriesSettings) -> None:
