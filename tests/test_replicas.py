@@ -186,8 +186,8 @@ TEXT = (
 def test_replicas_place_articles_in_each_others_stories(postgres_url: str) -> None:
     one, two = Store(postgres_url), Store(postgres_url)
     one.migrate()
-    first = SharedStories.load(one, StoriesSettings())
-    second = SharedStories.load(two, StoriesSettings())
+    first = SharedStories(one, StoriesSettings())
+    second = SharedStories(two, StoriesSettings())
 
     with first.updating(NOW) as book:
         original = book.add(story("https://wire.example/a", "Wire", TEXT * 2), now=NOW)
@@ -196,7 +196,7 @@ def test_replicas_place_articles_in_each_others_stories(postgres_url: str) -> No
 
     assert copy.story_id == original.story_id
     assert copy.kind == "duplicate"
-    fresh = SharedStories.load(one, StoriesSettings())  # a replica started now
+    fresh = SharedStories(one, StoriesSettings())  # a replica started now
     again = fresh.book.add(story("https://paper.example/b", "Paper", TEXT * 2), now=NOW)
     assert again.kind == "duplicate" and again.story_id == original.story_id
     one.close()
@@ -305,7 +305,7 @@ class MergingBook:
 
     settings = StoriesSettings()
 
-    def changed_records(self) -> tuple[list[dict[str, object]], list[str]]:
+    def changed_records(self, *, flush: bool) -> tuple[list[dict[str, object]], list[str]]:
         record = {"id": "st-b", "type": "story", "last": NOW.isoformat(), "merged": ["st-a"]}
         return [record], ["st-a"]
 
@@ -317,7 +317,9 @@ def test_matches_of_a_merged_story_follow_it(store_url: str) -> None:
     copy = replace(match(url="https://e.org/b"), story_id="st-b", story_kind="duplicate")
     store.record_entries([], [copy], NOW, {})
 
-    SharedStories(store, MergingBook(), 0).save(NOW)  # type: ignore[arg-type]
+    merged = SharedStories(store, StoriesSettings(), MergingBook())  # type: ignore[arg-type]
+    with merged.updating(NOW):
+        pass
 
     topic = match().topic
     assert store.folded_copies(topic, ["st-b"]) == {
@@ -397,7 +399,7 @@ def test_waiting_for_the_story_lock_does_not_delay_another_feeds_poll(
                 index=TopicIndex({"summit": summit}),
                 default_interval=LEASE,
                 max_backoff=LEASE,
-                stories=SharedStories.load(store, StoriesSettings()),
+                stories=SharedStories(store, StoriesSettings()),
             )
             waiting = asyncio.create_task(pipeline.poll(FeedConfig(url=placing), NOW))
             assert await asyncio.to_thread(store.waiting.wait, 30)

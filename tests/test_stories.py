@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections import defaultdict
+import random
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,52 +14,29 @@ import pytest
 
 from monitor.config import StoriesSettings
 from monitor.stories import Decision, StoryArticle, StoryBook, split_sentences
+from monitor.stories.book import BOOK_SAVE_GROWTH
+from monitor.stories.novelty import Told, analyse
+from monitor.stories.records import MAX_NAMES, Story
 from monitor.stories.text import sentence_tokens, terms, tokens, word_ids
+from tests.story_texts import (
+    BRIDGE,
+    FAMILIES,
+    MINE,
+    OTHER_NEWS,
+    RUSSIA_LAWSUIT,
+    RUSSIA_QUESTIONS,
+    T0,
+    WIRE,
+    article,
+)
 
 DATA = Path(__file__).parent / "data" / "clusters" / "stories-newswcl50.jsonl"
-T0 = datetime(2018, 4, 17, 8, 0, tzinfo=UTC)
-
-WIRE = (
-    "Washington (AP) — President Donald Trump and North Korean leader Kim Jong Un will meet "
-    "in Singapore on June 12, officials said on Thursday. The summit would be the first "
-    "meeting between a sitting US president and a North Korean leader. Secretary of State "
-    "Mike Pompeo travelled to Pyongyang this week to prepare the talks and brought home "
-    "three detained Americans. Officials said the agenda would centre on the "
-    "denuclearisation of the Korean peninsula and on sanctions relief."
-)
 DENIAL = (
     "President Donald Trump will meet North Korean leader Kim Jong Un in Singapore on June "
     "12, officials said. The White House denied on Friday that the summit plan included any "
     "withdrawal of American troops from South Korea. Press secretary Sarah Sanders called "
     "the report false and said no concession had been offered."
 )
-RUSSIA_LAWSUIT = (
-    "The Democratic National Committee filed a lawsuit on Friday against Russia, the Trump "
-    "campaign and WikiLeaks, alleging a conspiracy to disrupt the 2016 presidential election. "
-    "The suit, filed in federal court in Manhattan, seeks millions of dollars in damages "
-    "for the hacking of party computers and the theft of emails. Trump campaign officials "
-    "called the lawsuit frivolous and a fundraising stunt by a desperate party."
-)
-RUSSIA_QUESTIONS = (
-    "Special counsel Robert Mueller has given Trump's lawyers a list of four dozen questions "
-    "he wants to ask the president about Russia and possible obstruction of justice. The "
-    "questions cover the firing of FBI director James Comey, Trump's meetings with Russian "
-    "officials and his tweets about attorney general Jeff Sessions. Trump's lawyers are "
-    "weighing whether to let the president sit for an interview with investigators."
-)
-
-
-def article(
-    key: str, text: str, *, title: str = "", source: str = "AP", hours: float = 0
-) -> StoryArticle:
-    return StoryArticle(
-        key=key,
-        url=f"https://{source.lower().replace(' ', '')}.example/{key}",
-        source=source,
-        title=title or text.split(".")[0][:80],
-        text=text,
-        published=T0 + timedelta(hours=hours),
-    )
 
 
 def replay(book: StoryBook, articles: list[StoryArticle]) -> list[str]:
@@ -70,16 +48,21 @@ def stories(book: StoryBook) -> dict[str, dict[str, Any]]:
     return {r["id"]: r for r in book.to_records() if r["type"] == "story"}
 
 
+def members(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The articles' records among these, in publication order."""
+    return [r for r in records if r["type"] == "member"]
+
+
 def story_of(book: StoryBook, key: str) -> str | None:
     """The story an article is in, by the records."""
-    for story_id, record in stories(book).items():
-        if key in [m["key"] for m in record["members"]]:
-            return story_id
-    return None
+    found = [m["story"] for m in members(book.to_records()) if m["id"] == key]
+    assert not found or found[0] in stories(book)
+    return found[0] if found else None
 
 
 def outlets(book: StoryBook, story_id: str) -> list[str]:
-    return [m["source"] for m in stories(book)[book.resolve(story_id)]["members"]]
+    wanted = book.resolve(story_id)
+    return [m["source"] for m in members(book.to_records()) if m["story"] == wanted]
 
 
 def test_wire_story_from_three_outlets_is_one_story_with_three_outlets() -> None:
@@ -389,11 +372,12 @@ def test_changed_records_reports_each_change_once() -> None:
     assert book.changed_records() == ([], [])
     decision = book.add(items[0], now=items[0].published)
     records, removed = book.changed_records()
-    assert set(_by_id(records)) == {"book", decision.story_id} and removed == []
-    assert _by_id(records)[decision.story_id] == _by_id(book.to_records())[decision.story_id]
+    assert set(_by_id(records)) == {"book", decision.story_id, items[0].key} and removed == []
+    for changed in (decision.story_id, items[0].key):
+        assert _by_id(records)[changed] == _by_id(book.to_records())[changed]
     assert book.changed_records() == ([], [])
     book.mark_delivered(decision.story_id, "t", ["Pompeo met Kim in secret."])
-    assert [r["id"] for r in book.changed_records()[0]] == [decision.story_id]
+    assert [r["id"] for r in book.changed_records()[0]] == [f"{decision.story_id}:t"]
 
 
 def test_changed_records_names_expired_stories() -> None:
@@ -414,6 +398,56 @@ def test_nothing_is_changed_after_from_records() -> None:
     replay(book, [a for a, _ in _newswcl50()[:10]])
     copy = StoryBook.from_records(settings, _roundtrip(book.to_records()))
     assert copy.changed_records() == ([], [])
+
+
+def test_judging_what_is_new_leaves_what_was_told_as_it_was() -> None:
+    """`Told.fresh` finds what `new_sentences` finds, without telling it: for stories told
+    a little and told up to MAX_KNOWN sentences."""
+    texts = [a.text for a, _ in _newswcl50()]
+    for told_texts in (texts[:2], texts * 20):
+        told = Told()
+        for text in told_texts:
+            told.tell(analyse(text))
+        before = told.to_record()
+        for text in texts:
+            sentences = analyse(text) * 2  # its own repeats are told by then
+            found = told.fresh(sentences, 0.8)
+            assert told.to_record() == before
+            reference = Told.from_record(before)
+            assert found == reference.new_sentences(sentences, 0.8)
+
+
+def test_the_book_record_is_saved_as_its_counts_grow_and_at_a_flush() -> None:
+    """One more article in a book of many leaves the document frequencies unsaved until
+    they grew by BOOK_SAVE_GROWTH, or until the end of the cycle flushes them."""
+    rng = random.Random(3)
+    words = [f"word{i}" for i in range(300)]
+
+    def report(i: int) -> StoryArticle:  # no two alike: each is counted as a document
+        return article(f"r{i}", " ".join(rng.choice(words) for _ in range(60)) + ".")
+
+    book = StoryBook(StoriesSettings())
+    for i in range(100):
+        book.add(report(i), now=T0)
+    assert "book" in _by_id(book.changed_records()[0])
+
+    book.add(report(100), now=T0)
+
+    assert "book" not in _by_id(book.changed_records()[0])
+    for i in range(101, 101 + int(BOOK_SAVE_GROWTH * 100)):
+        book.add(report(i), now=T0)
+    assert "book" in _by_id(book.changed_records()[0])
+    book.add(report(200), now=T0)
+    assert _by_id(book.changed_records(flush=True)[0])["book"] == _by_id(book.to_records())["book"]
+
+
+def test_a_story_keeps_its_commonest_names() -> None:
+    """However many names its articles bring, a story keeps at most twice MAX_NAMES, the
+    commonest."""
+    story = Story("st-a", {"a"}, T0, T0, {}, Counter({"Kim": 1}), {})
+    for i in range(5 * MAX_NAMES):
+        story.add_names({"Kim", f"Name{i}"})
+    assert len(story.names) <= 2 * MAX_NAMES and story.names["Kim"] == 1 + 5 * MAX_NAMES
 
 
 def test_absorb_brings_a_replica_up_to_date() -> None:
@@ -455,22 +489,6 @@ def test_absorb_takes_articles_from_the_story_they_had_here() -> None:
 
 # -- merging: two stories found to tell one event -----------------------------------
 
-MINE = (
-    "Rescuers searched the flooded coal mine near Tula for eleven trapped miners overnight. "
-    "Pumps drained water from the lower shaft as engineers drilled a second borehole."
-)
-FAMILIES = (
-    "Families gathered outside the colliery gates waiting for news. Local churches opened "
-    "shelters and volunteers served soup to relatives through the cold night. The regional "
-    "governor promised compensation to every family and ordered an inquiry."
-)
-BRIDGE = (
-    "Rescuers pumped water from the flooded coal mine near Tula while families waited at the "
-    "colliery gates for news of the eleven trapped miners. Engineers drilled a borehole into "
-    "the lower shaft. Churches opened shelters and volunteers served soup to relatives. "
-    "The governor promised compensation and ordered an inquiry."
-)
-
 
 def _mine_book(*, deliver: bool = False) -> tuple[StoryBook, list[Decision]]:
     """Three unrelated stories, then the mine rescue and the families' vigil (two stories
@@ -484,9 +502,6 @@ def _mine_book(*, deliver: bool = False) -> tuple[StoryBook, list[Decision]]:
         book.mark_delivered(decisions[1].story_id, "mines", split_sentences(FAMILIES))
     decisions.append(book.add(article("bridge", BRIDGE, source="DW", hours=6), now=T0))
     return book, decisions
-
-
-OTHER_NEWS = (WIRE, RUSSIA_LAWSUIT, RUSSIA_QUESTIONS)
 
 
 def test_two_stories_of_one_event_merge_when_one_grows_to_match() -> None:
@@ -543,8 +558,8 @@ def test_a_record_listing_a_merge_replaces_the_story_held_here() -> None:
     other = StoryBook(settings)
     replay(other, [article("families", FAMILIES, source="BBC", hours=5)])
     other.changed_records()
-    survivor = [r for r in book.to_records() if r["id"] == bridge.story_id]
-    other.absorb(_roundtrip(survivor), [])
+    survivor = [r for r in book.to_records() if bridge.story_id in (r["id"], r.get("story"))]
+    other.absorb(_roundtrip(survivor), [])  # the story's record and its articles' records
     assert other.resolve(families.story_id) == bridge.story_id
     assert story_of(other, "families") == bridge.story_id and len(other) == 1
     assert other.changed_records() == ([], [families.story_id])

@@ -136,7 +136,7 @@ class Replay:
         self.routes = {t.name: [CHANNEL] for t in topics}
         self.store = Store(f"sqlite:///{directory / 'replay.db'}")
         self.store.migrate()
-        self.stories = SharedStories(self.store, StoryBook(settings.stories), 0)
+        self.stories = SharedStories(self.store, settings.stories, StoryBook(settings.stories))
         self.placed: list[_Placed] = []
         self.digested: dict[tuple[str, str], tuple[str, str | None]] = {}  # -> digest, story
 

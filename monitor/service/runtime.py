@@ -139,7 +139,7 @@ class Runtime:
         if self.lock is not None:  # alone on this file: claims left by a dead process go
             self.store.release_claims()
         self.sync_feeds()
-        self.stories = SharedStories.load(self.store, self.settings.stories)
+        self.stories = SharedStories(self.store, self.settings.stories)  # read when needed
 
     def sync_feeds(self) -> None:
         """The configured feeds are the ones polled, less those paused (`feeds pause`)."""
@@ -193,12 +193,9 @@ class Runtime:
         return report
 
     async def save_stories(self) -> None:
-        """Forget the stories that left the window, here and in the store."""
-        await asyncio.to_thread(self._expire_stories, self.clock())
-
-    def _expire_stories(self, now: datetime) -> None:
-        with self.stories.updating(now) as book:
-            book.expire(now)
+        """Forget the stories that left the window, here and in the store, and save all
+        the book changed."""
+        await asyncio.to_thread(self.stories.expire, self.clock())
 
     async def publish_atom(self) -> None:
         """Rewrite every topic's Atom file (data_dir/atom/<topic>.xml)."""

@@ -22,7 +22,9 @@ from monitor.store.schema import (
     matches,
     queue,
     stopped_channels,
+    story_members,
     story_records,
+    story_told,
 )
 
 # In the order their foreign keys need.
@@ -35,6 +37,8 @@ TABLES = (
     queue,
     stopped_channels,
     story_records,
+    story_members,
+    story_told,
     feed_pauses,
     story_mutes,
 )

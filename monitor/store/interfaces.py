@@ -62,6 +62,8 @@ class StoryRevisions(Protocol):
         renamed: Mapping[str, str] | None = None,
     ) -> int: ...
 
+    def expire_stories(self, cutoff: datetime, now: datetime, keep_removed: timedelta) -> int: ...
+
 
 class DigestRecords(Protocol):
     """Queuing digests (`delivery.outbox.queue_due_digests`, `delivery.source_health`)."""

@@ -195,6 +195,38 @@ story_records = Table(
     # added by 0010: the save that wrote the row; replicas read what is newer than theirs
     Column("revision", Integer),
 )
+# looked up at every placement by replicas on PostgreSQL (0016)
+story_revision_index = Index("ix_story_records_revision", story_records.c.revision)
+
+
+# Each story's articles (0016), one row each: written when the article is placed, moved to
+# another story (a merge) or deleted with its story, so saving a placement costs what was
+# placed, not the size of the story it joined. Replicas read the rows of revisions newer
+# than theirs, as for story_records.
+story_members = Table(
+    "story_members",
+    metadata,
+    Column("key", String(2100), primary_key=True),
+    Column("story_id", String(100), nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("published", UTCDateTime, nullable=False),
+    Column("duplicate_of", Text),
+    Column("sig", Text, nullable=False),  # its MinHash signature, hex
+    Column("revision", Integer, nullable=False, index=True),
+)
+
+# What each topic was told of each story (0016): up to novelty.MAX_KNOWN sentences, a
+# JSON record written when something more is delivered, deleted with its story.
+story_told = Table(
+    "story_told",
+    metadata,
+    Column("story_id", String(100), primary_key=True),
+    Column("topic", String(200), primary_key=True),
+    Column("record", Text, nullable=False),
+    Column("revision", Integer, nullable=False, index=True),
+)
 
 
 # Replicas sharing one PostgreSQL store (0015): each process writes when it last looked
@@ -230,6 +262,15 @@ def _add_missing_columns(conn: Connection, table: Table, *names: str) -> None:
         if name not in have:
             kind = table.c[name].type.compile(conn.dialect)
             conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}")
+
+
+def _story_members(conn: Connection) -> None:
+    from monitor.store.story_revisions import split_story_records  # beside its queries
+
+    story_members.create(conn, checkfirst=True)
+    story_told.create(conn, checkfirst=True)
+    story_revision_index.create(conn, checkfirst=True)
+    split_story_records(conn)
 
 
 def _initial_schema(conn: Connection) -> None:
@@ -290,4 +331,5 @@ MIGRATIONS: list[tuple[str, Callable[[Connection], None]]] = [
     ("0013_feed_pauses_story_mutes", _operator_controls),
     ("0014_match_entry_index", _match_entry_index),
     ("0015_replica_heartbeats", lambda conn: replicas.create(conn, checkfirst=True)),
+    ("0016_story_members", _story_members),
 ]

@@ -16,7 +16,8 @@ stored before the merge still names the story:
 
 Processes sharing one store write only what changed and take in what the others wrote:
 
-    records, removed_ids = book.changed_records()   # upsert these by "id", delete those
+    records, removed_ids = book.changed_records()   # upsert these, delete those stories
+    # (a story's record, an article's "member" record, a topic's "told" record, by "id")
     # (a merged-away story is among removed_ids; the survivor's record lists it in "merged")
     book.absorb(their_records, their_removed_ids)   # newer versions from other processes
 

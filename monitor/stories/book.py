@@ -34,20 +34,30 @@ from monitor.stories import delivery, fingerprint, joining, merging
 from monitor.stories.copies import CopyFinder
 from monitor.stories.journal import Journal
 from monitor.stories.model import Decision, StoryArticle
-from monitor.stories.novelty import analyse_all
+from monitor.stories.novelty import Told, analyse_all
 from monitor.stories.records import (
+    READABLE_VERSIONS,
     RECORD_VERSION,
     Member,
     Story,
+    inline_members,
     member_from,
+    member_record,
     story_from,
     story_record,
+    told_record,
 )
 from monitor.stories.retrieval import VECTOR_TERMS, StoryIndex
 from monitor.stories.text import clean_title, names, sentence_tokens, word_ids
 from monitor.stories.vectors import truncate
 
 LEAD_SENTENCES = 5  # names are taken from the title and the lead
+# The "book" record (document frequencies, up to retrieval.MAX_PERSISTED_DF terms) is
+# rewritten when the documents counted grew by this share since it was last saved, or
+# when the sweep time moved, or on `changed_records(flush=True)` (the end of a cycle):
+# rewriting it for every placed article cost more than the placement. Frequencies a few
+# percent behind after a crash weigh terms all but the same.
+BOOK_SAVE_GROWTH = 0.02
 
 
 def _story_id(key: str) -> str:
@@ -60,7 +70,9 @@ class StoryBook:
     Call `add(article, now=...)` for every article that matched a topic; for each topic
     that will show it, `novelty(story_id, topic, article)` gives what that topic has not
     yet been sent, and after delivery `mark_delivered(story_id, topic, sentences)` records
-    it. `to_records()` / `from_records()` persist the whole state as JSON-ready dicts.
+    it. `to_records()` / `from_records()` persist the whole state as JSON-ready dicts:
+    a "book" record, one per story, one per story and topic told ("told"), one per
+    article ("member"); `changed_records()` gives only what changed since the last call.
     """
 
     def __init__(self, settings: StoriesSettings) -> None:
@@ -72,6 +84,8 @@ class StoryBook:
         self._swept: datetime | None = None
         self._aliases: dict[str, str] = {}  # merged-away story id -> the surviving story's id
         self._journal = Journal()
+        # what the stored "book" record holds: its documents counted and sweep time
+        self._saved: tuple[int, datetime | None] = (0, None)
 
     # -- the public surface -------------------------------------------------------
 
@@ -138,7 +152,7 @@ class StoryBook:
         if story is None:
             return
         delivery.tell(story, topic, sentences)
-        self._journal.change(story.id)
+        self._journal.tell(story.id, topic)
 
     def resolve(self, story_id: str) -> str:
         """The id a story goes by now: a story merged into another resolves to that one.
@@ -169,14 +183,22 @@ class StoryBook:
     # -- persistence ------------------------------------------------------------------
 
     def to_records(self) -> list[dict[str, Any]]:
-        """The whole state as JSON-ready dicts: one "book" record, then one per story.
+        """The whole state as JSON-ready dicts: one "book" record, one per story, one per
+        story and topic it was told on, then one per article (in publication order).
 
-        Every record has an "id" ("book" or the story id); a story record also has
+        Every record has an "id" ("book", the story id, "story id:topic", the article
+        key) and a "type" ("book", "story", "told", "member"); a story record also has
         "last" (ISO time of its latest article), after which plus the window it may be
-        deleted from the store.
+        deleted from the store; "told" and "member" records name their "story".
         """
-        stories = (story_record(s, self._members) for s in self._stories.values())
-        return [self._book_record(), *stories]
+        stories = [story_record(s) for s in self._stories.values()]
+        told = [
+            told_record(s.id, t, told)
+            for s in self._stories.values()
+            for t, told in s.delivered.items()
+        ]
+        members = sorted(self._members.values(), key=lambda m: (m.published, m.key))
+        return [self._book_record(), *stories, *told, *(member_record(m) for m in members)]
 
     @classmethod
     def from_records(
@@ -187,48 +209,82 @@ class StoryBook:
         book.absorb(records, ())
         return book
 
-    def changed_records(self) -> tuple[list[dict[str, Any]], list[str]]:
+    def changed_records(self, *, flush: bool = False) -> tuple[list[dict[str, Any]], list[str]]:
         """What changed since the last call: records to upsert by "id", story ids to delete.
 
-        The records are those of `to_records` for the stories added to, joined, delivered
-        or created since then, and the "book" record when the document frequencies or the
-        sweep time moved; the ids are the stories forgotten since then (expired, or taken
-        from another process by `absorb`). The call starts the tracking afresh.
+        The records are those of `to_records` for the stories added to, joined or created
+        since then, for the topics that were told more of a story, for the articles
+        placed or moved to another story, and the "book" record when it is due
+        (`BOOK_SAVE_GROWTH`; with `flush`, whenever it moved); the ids are the stories
+        forgotten since then (expired, merged away, or taken from another process by
+        `absorb`): their articles and what they told go with them. The call starts the
+        tracking afresh.
         """
-        changed, removed, book_changed = self._journal.take()
-        records = [self._book_record()] if book_changed else []
+        taken = self._journal.take()
+        records = []
+        if taken.book_changed and (flush or self._book_due()):
+            records.append(self._book_record())
+            self._saved = (self._index.documents, self._swept)
+        elif taken.book_changed:  # not due yet: kept for a later save
+            self._journal.book_changed = True
+        stories, members = self._stories, self._members
+        records += [story_record(stories[i]) for i in sorted(taken.changed) if i in stories]
         records += [
-            story_record(self._stories[story_id], self._members)
-            for story_id in sorted(changed)
-            if story_id in self._stories
+            told_record(i, topic, stories[i].delivered[topic])
+            for i, topic in sorted(taken.told)
+            if i in stories and topic in stories[i].delivered
         ]
-        return records, sorted(removed - self._stories.keys())
+        records += [member_record(members[k]) for k in sorted(taken.members) if k in members]
+        return records, sorted(taken.removed - stories.keys())
+
+    def _book_due(self) -> bool:
+        documents, swept = self._saved
+        grown = abs(self._index.documents - documents)
+        return swept != self._swept or grown >= max(1.0, BOOK_SAVE_GROWTH * documents)
 
     def absorb(self, records: Sequence[dict[str, Any]], removed_ids: Sequence[str]) -> None:
         """Take in what another process wrote: newer story versions, stories it removed.
 
-        A story record replaces this book's version of the story (last writer wins), with
-        its members, copies and index entries; an article that this book had placed in a
-        different story moves to the absorbed one. The "book" record's document
-        frequencies replace this book's own. What is absorbed is not reported by
-        `changed_records`, since the store already holds it.
+        A story record replaces this book's version of the story (last writer wins), its
+        index entries with it; its articles stay, and an article's record puts it in its
+        story, taking it from the story this book had placed it in. Stories removed go
+        with their articles. The "book" record's document frequencies replace this
+        book's own. What is absorbed is not reported by `changed_records`, since the
+        store already holds it.
         """
         for story_id in removed_ids:
             if story_id in self._stories:
                 self._drop(story_id)
             self._journal.forget(story_id)
+        members, told = [], []
         for record in records:
-            if record.get("version", RECORD_VERSION) != RECORD_VERSION:
+            kind = record.get("type")
+            if kind == "member":
+                members.append(record)
+            elif kind == "told":
+                told.append(record)
+            elif record.get("version", RECORD_VERSION) not in READABLE_VERSIONS:
                 continue
-            if record.get("type") == "book":
-                self._index.load(record)
-                swept = record.get("swept")
-                theirs = datetime.fromisoformat(swept) if swept else None
-                if theirs is not None and (self._swept is None or theirs > self._swept):
-                    self._swept = theirs
-                self._journal.book_changed = False
-            elif record.get("type") == "story":
+            elif kind == "book":
+                self._load_book(record)
+            elif kind == "story":
                 self._insert(record)
+                members += inline_members(record)
+        for record in told:  # after their stories, which they name
+            story = self._stories.get(record["story"])
+            if story is not None:
+                story.delivered[record["topic"]] = Told.from_record(record)
+        for record in members:
+            self._place(member_from(record))
+
+    def _load_book(self, record: dict[str, Any]) -> None:
+        self._index.load(record)
+        swept = record.get("swept")
+        theirs = datetime.fromisoformat(swept) if swept else None
+        if theirs is not None and (self._swept is None or theirs > self._swept):
+            self._swept = theirs
+        self._saved = (self._index.documents, self._swept)
+        self._journal.book_changed = False
 
     def _book_record(self) -> dict[str, Any]:
         return {
@@ -240,10 +296,15 @@ class StoryBook:
         }
 
     def _insert(self, record: dict[str, Any]) -> None:
-        """Put a story record in the book, replacing the story's version here."""
+        """Put a story record in the book, replacing the story's version here (its
+        articles stay: they are records of their own)."""
         story = story_from(record)
-        if story.id in self._stories:
-            self._drop(story.id)
+        held = self._stories.get(story.id)
+        if held is not None:
+            story.members = held.members
+            if "delivered" not in record:  # version 2: what was told is a record of its own
+                story.delivered = held.delivered
+            self._unlist(held)
         self._aliases.pop(story.id, None)
         for old in story.merged:  # merged there: this book forgets them too
             if old in self._stories:
@@ -253,14 +314,28 @@ class StoryBook:
         self._stories[story.id] = story
         self._index.add(story)
         self._index.spread_add(story.tally, 1)
-        for item in record["members"]:
-            member = member_from(item, story.id)
-            earlier = self._members.get(member.key)
-            if earlier is not None:  # placed elsewhere here: the absorbed story wins it
-                self._detach(earlier)
-            self._members[member.key] = member
-            self._copies.add(member.key, member.sig)
         self._journal.forget(story.id)
+        if record.get("version") == 1:  # written again: its articles, what was told apart
+            self._journal.change(story.id)
+            for item in record["members"]:
+                self._journal.place(item["key"])
+            for topic in story.delivered:
+                self._journal.tell(story.id, topic)
+
+    def _place(self, member: Member) -> None:
+        """Put an article another process placed in its story here, taking it from the
+        story it had here; an article of a story this book no longer has is left out."""
+        story = self._stories.get(member.story_id)
+        if story is None:
+            return
+        earlier = self._members.get(member.key)
+        if earlier is not None and earlier.story_id != member.story_id:
+            self._detach(earlier)
+            earlier = None
+        self._members[member.key] = member
+        if earlier is None:
+            self._copies.add(member.key, member.sig)
+        story.members.add(member.key)
 
     def _detach(self, member: Member) -> None:
         """Take an article out of its story here; a story left empty is forgotten."""
@@ -269,7 +344,7 @@ class StoryBook:
         self._copies.remove(member.key)
         if story is None:
             return
-        story.members.remove(member.key)
+        story.members.discard(member.key)
         self._journal.change(story.id)
         if not story.members:
             self._drop(story.id)
@@ -278,14 +353,18 @@ class StoryBook:
     def _drop(self, story_id: str) -> None:
         """Forget one story with its members, copies and index entries."""
         story = self._stories.pop(story_id)
-        for old in story.merged:
-            self._aliases.pop(old, None)
-        self._index.remove(story)
-        self._index.spread_add(story.tally, -1)
+        self._unlist(story)
         for key in story.members:
             if self._members.get(key) is not None and self._members[key].story_id == story_id:
                 del self._members[key]
                 self._copies.remove(key)
+
+    def _unlist(self, story: Story) -> None:
+        """Take a story out of the index, the term spread and the aliases."""
+        for old in story.merged:
+            self._aliases.pop(old, None)
+        self._index.remove(story)
+        self._index.spread_add(story.tally, -1)
 
     # -- merging ----------------------------------------------------------------------
 
@@ -319,9 +398,12 @@ class StoryBook:
             self._index.spread_add(story.tally, -1)
         del self._stories[gone.id]
         members = self._members
-        merging.combine(into, gone, size=VECTOR_TERMS, published=lambda key: members[key].published)
-        for key in gone.members:
+        merging.combine(into, gone, size=VECTOR_TERMS)
+        for key in gone.members:  # each article moves: its record is written again
             members[key].story_id = into.id
+            self._journal.place(key)
+        for topic in gone.delivered:  # what it told is told of the survivor too
+            self._journal.tell(into.id, topic)
         for old in (gone.id, *gone.merged):
             self._aliases[old] = into.id
         self._index.spread_add(into.tally, 1)
@@ -335,7 +417,7 @@ class StoryBook:
     def _new_story(self, article: StoryArticle, vector: dict[str, float], found: set[str]) -> Story:
         story = Story(
             id=_story_id(article.key),
-            members=[],
+            members=set(),
             first=article.published,
             last=article.published,
             centroid={},
@@ -356,7 +438,7 @@ class StoryBook:
             centroid[term] = centroid.get(term, 0.0) + weight
         story.set_centroid(truncate(centroid, VECTOR_TERMS))
         self._index.tally(story, vector)
-        story.names.update(found)
+        story.add_names(found)
         story.first = min(story.first, article.published)
         self._index.remove(story)
         self._index.add(story)
@@ -376,6 +458,7 @@ class StoryBook:
         )
         self._members[article.key] = member
         self._copies.add(article.key, sig)
-        story.members.append(article.key)
+        story.members.add(article.key)
         story.last = max(story.last, article.published)
         self._journal.change(story.id)
+        self._journal.place(article.key)

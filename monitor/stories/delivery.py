@@ -37,7 +37,7 @@ def novelty(story: Story, topic: str, article: StoryArticle, paraphrase: float) 
     told = story.delivered.get(topic)
     if told is None:
         return [s.text for s in sentences]
-    return [s.text for s in told.copy().new_sentences(sentences, paraphrase)]
+    return [s.text for s in told.fresh(sentences, paraphrase)]
 
 
 def tell(story: Story, topic: str, sentences: Sequence[str]) -> None:

@@ -16,8 +16,8 @@ matches still lead to the story they were part of.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 
 from monitor.config import StoriesSettings
 from monitor.stories.novelty import Told
@@ -87,12 +87,10 @@ def survivor(a: Story, b: Story) -> tuple[Story, Story]:
     return b, a
 
 
-def combine(into: Story, other: Story, *, size: int, published: Callable[[str], datetime]) -> None:
+def combine(into: Story, other: Story, *, size: int) -> None:
     """Put everything of `other` into `into`: centroid, counts, members, what was sent.
 
-    The centroid keeps its `size` heaviest terms, and the term counts those terms only;
-    the members are ordered by publication (on ties, those of `into` first), so that the
-    story's first article stays its earliest.
+    The centroid keeps its `size` heaviest terms, and the term counts those terms only.
     """
     centroid = dict(into.centroid)
     for term, weight in other.centroid.items():
@@ -100,9 +98,9 @@ def combine(into: Story, other: Story, *, size: int, published: Callable[[str], 
     into.set_centroid(truncate(centroid, size))
     tally = {t: into.tally.get(t, 0) + other.tally.get(t, 0) for t in into.centroid}
     into.tally = {t: n for t, n in tally.items() if n}
-    into.names.update(other.names)
+    into.add_names(other.names)
     for topic, told in other.delivered.items():
         into.delivered.setdefault(topic, Told()).update(told)
     into.first, into.last = min(into.first, other.first), max(into.last, other.last)
-    into.members = sorted([*into.members, *other.members], key=published)
+    into.members |= other.members
     into.merged = [*into.merged, other.id, *other.merged]

@@ -64,9 +64,7 @@ class Told:
         self._index: dict[str, tuple[int, ...]] = {}
 
     def add(self, found: frozenset[str], names_: frozenset[str], numbers_: frozenset[str]) -> None:
-        self.vocabulary |= found
-        self.names.update(word for name in names_ for word in name.split())
-        self.numbers |= numbers_
+        self.add_features(found, names_, numbers_)
         if len(self.sentences) >= MAX_KNOWN:
             return
         position = (len(self.sentences),)
@@ -75,6 +73,14 @@ class Told:
         get = index.get
         for term in found:
             index[term] = get(term, ()) + position
+
+    def add_features(
+        self, found: frozenset[str], names_: frozenset[str], numbers_: frozenset[str]
+    ) -> None:
+        """The sentence's terms, names and numbers, without the sentence."""
+        self.vocabulary |= found
+        self.names.update(word for name in names_ for word in name.split())
+        self.numbers |= numbers_
 
     def tell(self, sentences: list[Sentence]) -> None:
         for sentence in sentences:
@@ -104,6 +110,34 @@ class Told:
             self.add(sentence.terms, sentence.names, sentence.numbers)
         return new
 
+    def fresh(self, sentences: list[Sentence], paraphrase: float) -> list[Sentence]:
+        """Those of `sentences` that `new_sentences` would find new, leaving this unchanged.
+
+        The text's own earlier sentences are kept apart (in room this one has left under
+        MAX_KNOWN, as `new_sentences` would keep them): copying up to MAX_KNOWN told
+        sentences for every article and topic cost more than judging them.
+        """
+        own = Told()
+        room = MAX_KNOWN - len(self.sentences)
+        new = []
+        for sentence in sentences:
+            name_words = {word for name in sentence.names for word in name.split()}
+            fresh_facts = bool(
+                name_words - self.names - own.names or sentence.numbers - self.numbers - own.numbers
+            )
+            if max(self.overlap(sentence.terms), own.overlap(sentence.terms)) >= paraphrase:
+                is_new = fresh_facts
+            else:
+                unknown = sentence.terms - self.vocabulary - own.vocabulary
+                is_new = fresh_facts or len(unknown) >= 2
+            if is_new:
+                new.append(sentence)
+            if len(own.sentences) < room:
+                own.add(sentence.terms, sentence.names, sentence.numbers)
+            else:  # no room: only the vocabulary, names and numbers grow
+                own.add_features(sentence.terms, sentence.names, sentence.numbers)
+        return new
+
     def update(self, other: Told) -> None:
         """Take in everything `other` has told (two stories merged into one)."""
         for found in other.sentences:
@@ -111,15 +145,6 @@ class Told:
         self.vocabulary |= other.vocabulary
         self.names |= other.names
         self.numbers |= other.numbers
-
-    def copy(self) -> Told:
-        other = Told()
-        for found in self.sentences:
-            other.add(frozenset(found), frozenset(), frozenset())
-        other.vocabulary = set(self.vocabulary)
-        other.names = set(self.names)
-        other.numbers = set(self.numbers)
-        return other
 
     def to_record(self) -> dict[str, Any]:
         return {

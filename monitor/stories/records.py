@@ -1,4 +1,13 @@
-"""The StoryBook's state as plain dicts that JSON can hold, and back."""
+"""The StoryBook's state as plain dicts that JSON can hold, and back.
+
+A story's record holds only what stays bounded however large the story grows (its
+centroid, term counts, the commonest names, first and last, the stories merged into
+it); each of its articles is a record of its own ("member"), written once when the
+article is placed and again only when it moves to another story; what each topic was
+told of it is one more ("told", up to `novelty.MAX_KNOWN` sentences), written when
+something is delivered. Saving a placement so costs what was placed, not the size of
+the stories it joined nor what they told.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +22,14 @@ from monitor.stories import fingerprint
 from monitor.stories.novelty import Told
 from monitor.stories.vectors import heaviest
 
-RECORD_VERSION = 1
+# 2: articles and what was told are records of their own; 1 (older stores) kept them in
+# the story's record, and is still read (`inline_members`, `story_from`).
+RECORD_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+# Names kept per story, the commonest: they tell the story's actors apart from its event
+# terms (monitor/stories/joining.py), and a story of thousands of articles would otherwise
+# keep every name any of them mentioned. Past twice this many, the rarest go.
+MAX_NAMES = 300
 
 
 @dataclass(slots=True)
@@ -31,7 +47,7 @@ class Member:
 @dataclass(slots=True)
 class Story:
     id: str
-    members: list[str]
+    members: set[str]  # the keys of its articles
     first: datetime
     last: datetime
     centroid: dict[str, float]
@@ -50,8 +66,15 @@ class Story:
         self.centroid = centroid
         self.norm = math.sqrt(sum(v * v for v in centroid.values())) or 1.0
 
+    def add_names(self, found: Counter[str] | set[str]) -> None:
+        """Count the names an article (or a merged story) brings; keep the commonest."""
+        self.names.update(found)
+        if len(self.names) > 2 * MAX_NAMES:
+            kept = sorted(self.names.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_NAMES]
+            self.names = Counter(dict(kept))
 
-def story_record(story: Story, members: dict[str, Member]) -> dict[str, Any]:
+
+def story_record(story: Story) -> dict[str, Any]:
     return {
         "id": story.id,
         "type": "story",
@@ -61,32 +84,40 @@ def story_record(story: Story, members: dict[str, Member]) -> dict[str, Any]:
         "centroid": story.centroid,
         "names": dict(story.names),
         "tally": story.tally,
-        "delivered": {topic: told.to_record() for topic, told in story.delivered.items()},
         "merged": story.merged,
-        "members": [
-            {
-                "key": m.key,
-                "url": m.url,
-                "source": m.source,
-                "title": m.title,
-                "published": m.published.isoformat(),
-                "duplicate_of": m.duplicate_of,
-                "sig": fingerprint.to_hex(m.sig),
-            }
-            for m in (members[key] for key in story.members)
-        ],
+    }
+
+
+def told_record(story_id: str, topic: str, told: Told) -> dict[str, Any]:
+    told_of = {"id": f"{story_id}:{topic}", "type": "told", "story": story_id, "topic": topic}
+    return {**told_of, **told.to_record()}
+
+
+def member_record(member: Member) -> dict[str, Any]:
+    return {
+        "id": member.key,
+        "type": "member",
+        "story": member.story_id,
+        "url": member.url,
+        "source": member.source,
+        "title": member.title,
+        "published": member.published.isoformat(),
+        "duplicate_of": member.duplicate_of,
+        "sig": fingerprint.to_hex(member.sig),
     }
 
 
 def story_from(record: dict[str, Any]) -> Story:
+    """A story from its record, with no members and nothing told yet (records of their
+    own; a version-1 record holds what was told)."""
     story = Story(
         id=record["id"],
-        members=[item["key"] for item in record["members"]],
+        members=set(),
         first=datetime.fromisoformat(record["first"]),
         last=datetime.fromisoformat(record["last"]),
         centroid={str(t): float(w) for t, w in record["centroid"].items()},
         names=Counter({str(n): int(c) for n, c in record["names"].items()}),
-        delivered={t: Told.from_record(r) for t, r in record["delivered"].items()},
+        delivered={t: Told.from_record(r) for t, r in record.get("delivered", {}).items()},
         tally={str(t): int(n) for t, n in record.get("tally", {}).items()},
         merged=[str(old) for old in record.get("merged", ())],
     )
@@ -94,14 +125,22 @@ def story_from(record: dict[str, Any]) -> Story:
     return story
 
 
-def member_from(item: dict[str, Any], story_id: str) -> Member:
+def member_from(record: dict[str, Any]) -> Member:
     return Member(
-        key=item["key"],
-        url=item["url"],
-        source=item["source"],
-        title=item["title"],
-        published=datetime.fromisoformat(item["published"]),
-        story_id=story_id,
-        duplicate_of=item["duplicate_of"],
-        sig=fingerprint.from_hex(item["sig"]),
+        key=record["id"],
+        url=record["url"],
+        source=record["source"],
+        title=record["title"],
+        published=datetime.fromisoformat(record["published"]),
+        story_id=record["story"],
+        duplicate_of=record["duplicate_of"],
+        sig=fingerprint.from_hex(record["sig"]),
     )
+
+
+def inline_members(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The member records a version-1 story record listed inside it (none in version 2)."""
+    return [
+        {"type": "member", "id": item["key"], "story": record["id"], **item}
+        for item in record.get("members", ())
+    ]

@@ -114,6 +114,8 @@ class StoryIndex:
 
     def record(self) -> dict[str, Any]:
         """The document frequencies, for the book's record (the most frequent kept)."""
+        if len(self.df) <= MAX_PERSISTED_DF:  # all of them: no need to sort
+            return {"documents": self.documents, "df": dict(self.df)}
         df = sorted(self.df.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_PERSISTED_DF]
         return {"documents": self.documents, "df": dict(df)}
 
