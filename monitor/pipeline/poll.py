@@ -26,6 +26,7 @@ from monitor.pipeline.article_pages import ArticlePages
 from monitor.pipeline.backlog import news_since, split_backlog
 from monitor.pipeline.candidates import CandidateFinder, WatchedTopic
 from monitor.pipeline.placement import place_and_record
+from monitor.pipeline.state_saves import StateSaves
 from monitor.pipeline.story_sync import SharedStories
 from monitor.poll_schedule import (
     Rng,
@@ -82,6 +83,8 @@ class Pipeline:
     stories: SharedStories | None = None  # groups articles into stories; None: all alert
     # how old an entry may be and still be news on a feed's first poll (None: any age)
     backlog: timedelta | None = None
+    # 304s and failures saved together (None: each alone, as one poll needs)
+    saves: StateSaves | None = None
 
     async def poll(
         self,
@@ -119,7 +122,7 @@ class Pipeline:
             done = self._success_state(
                 state, response, now, interval=interval, hint=hint, rules=rules, rng=rng
             )
-            await asyncio.to_thread(self.store.save_feed_state, done)
+            await self._save_state(done)
             return PollReport(feed.url, not_modified=True)
         try:
             if parser is None:
@@ -197,6 +200,10 @@ class Pipeline:
             backlog=len(split.backlog),
         )
 
+    async def _save_state(self, state: FeedState) -> None:
+        """Save a poll's outcome that has nothing but the feed's state (a 304, a failure)."""
+        await (self.saves or StateSaves(self.store)).save(state)
+
     def _success_state(
         self,
         state: FeedState,
@@ -246,15 +253,14 @@ class Pipeline:
             rules=rules,
             rng=rng or default_rng(),
         )
-        await asyncio.to_thread(
-            self.store.save_feed_state,
+        await self._save_state(
             replace(
                 state,
                 last_error=str(error),
                 last_error_class=str(error_class),
                 consecutive_failures=failures,
                 next_check=next_check,
-            ),
+            )
         )
         log.warning(
             "feed failed feed_url=%s error_class=%s failures=%d retry_in=%s error=%s",

@@ -192,27 +192,17 @@ class PollStore(StoreBase):
         with self.engine.begin() as conn:
             self._save_feed_state(conn, state, title, hint)
 
+    def save_feed_states(self, states: Sequence[FeedState]) -> None:
+        """Save many polls' outcomes (304s, failures) in one transaction; titles and hints
+        are kept as they are."""
+        if states:
+            with self.engine.begin() as conn:
+                conn.execute(self._feed_state_upsert(), [_state_values(s) for s in states])
+
     def _save_feed_state(
         self, conn: Connection, state: FeedState, title: str | None, hint: timedelta | None
     ) -> None:
-        conn.execute(
-            self._feed_state_upsert(),
-            {
-                "url": state.url,
-                "etag": state.etag,
-                "last_modified": state.last_modified,
-                "last_checked": state.last_checked,
-                "last_success": state.last_success,
-                "last_error": state.last_error,
-                "last_error_class": state.last_error_class,
-                "consecutive_failures": state.consecutive_failures,
-                "next_check": state.next_check,
-                "title": title,
-                "hint_seconds": None if hint is None else hint.total_seconds(),
-                "claimed_by": None,  # the poll is over: its claim ends with its outcome
-                "claim_until": None,
-            },
-        )
+        conn.execute(self._feed_state_upsert(), _state_values(state, title, hint))
 
     def _feed_state_upsert(self) -> Any:
         """One statement for every state saved, so it is compiled once (a 304 costs little).
@@ -338,3 +328,24 @@ class PollStore(StoreBase):
                 .group_by(matches.c.topic)
             ).all()
         return {topic: count for topic, count in rows}
+
+
+def _state_values(
+    state: FeedState, title: str | None = None, hint: timedelta | None = None
+) -> dict[str, Any]:
+    """The parameters of the feed state upsert; None for title and hint keeps the stored."""
+    return {
+        "url": state.url,
+        "etag": state.etag,
+        "last_modified": state.last_modified,
+        "last_checked": state.last_checked,
+        "last_success": state.last_success,
+        "last_error": state.last_error,
+        "last_error_class": state.last_error_class,
+        "consecutive_failures": state.consecutive_failures,
+        "next_check": state.next_check,
+        "title": title,
+        "hint_seconds": None if hint is None else hint.total_seconds(),
+        "claimed_by": None,  # the poll is over: its claim ends with its outcome
+        "claim_until": None,
+    }
