@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from monitor.errors import ParseError
 from monitor.feeds.common import MAX_ENTRIES, NotReadable, ParsedFeed
-from monitor.feeds.document import parse_document
 from monitor.processes import kill_pool, watch_service, worker_context
 
 _QUEUED_PER_WORKER = 2  # documents handed to the pool per worker: keeps workers busy
@@ -35,6 +34,8 @@ def parse_in_worker(
     body: bytes, url: str, headers: dict[str, str], max_entries: int
 ) -> ParsedFeed | _Failed:
     """Runs in a worker: never raises, so nothing unpicklable crosses back."""
+    from monitor.feeds.document import parse_document  # preloaded by the forkserver
+
     try:
         return parse_document(body, url=url, headers=headers, max_entries=max_entries)
     except NotReadable as exc:

@@ -16,10 +16,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from monitor import feeds
 from monitor.config import ALL_BACKLOG, FeedConfig
 from monitor.errors import FetchError, ParseError, redact_url
 from monitor.extract import Extractor
-from monitor.feeds import ParsePool, parse_feed
+from monitor.feeds import ParsePool
 from monitor.http import HttpClient
 from monitor.models import Entry, FeedState, Match, Response
 from monitor.pipeline.article_pages import ArticlePages
@@ -126,7 +127,7 @@ class Pipeline:
             return PollReport(feed.url, not_modified=True)
         try:
             if parser is None:
-                parsed = parse_feed(response.body, url=response.url, headers=response.headers)
+                parsed = feeds.parse_feed(response.body, url=response.url, headers=response.headers)
             else:
                 parsed = await parser.parse(
                     response.body, url=response.url, headers=response.headers
