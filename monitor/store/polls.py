@@ -59,6 +59,16 @@ class Share(NamedTuple):
     grace: timedelta
 
 
+# whether a topic has a match for a URL; a match; a match queued for a channel
+_MATCH_STATEMENTS = (
+    select(func.count())
+    .select_from(matches)
+    .where(matches.c.topic == bindparam("topic"), matches.c.url == bindparam("url")),
+    insert(matches),
+    insert(queue),
+)
+
+
 class PollStore(StoreBase):
     """Feeds, entries and matches."""
 
@@ -261,17 +271,15 @@ class PollStore(StoreBase):
         Returns the number of matches added.
         """
         added = 0
+        # statements built once, values passed as parameters: building and caching a
+        # statement per match cost more than running it (a first poll has thousands)
+        known, add_match, add_queued = _MATCH_STATEMENTS
         with self.engine.begin() as conn:
             for match in found:
-                exists = conn.scalar(
-                    select(func.count())
-                    .select_from(matches)
-                    .where(matches.c.topic == match.topic, matches.c.url == match.url)
-                )
-                if exists:
+                if conn.scalar(known, {"topic": match.topic, "url": match.url}):
                     continue
                 inserted = conn.execute(
-                    insert(matches).values(**_match_values(match), created=now)
+                    add_match, {**_match_values(match), "created": now}
                 ).inserted_primary_key
                 assert inserted is not None
                 match_id = inserted[0]
@@ -279,9 +287,13 @@ class PollStore(StoreBase):
                     continue  # folded into its story ("also reported by"): no digest
                 for channel in (routes or {}).get(match.topic, ()):
                     conn.execute(
-                        insert(queue).values(
-                            match_id=match_id, topic=match.topic, channel=channel, created=now
-                        )
+                        add_queued,
+                        {
+                            "match_id": match_id,
+                            "topic": match.topic,
+                            "channel": channel,
+                            "created": now,
+                        },
                     )
                 added += 1
             rows = [
