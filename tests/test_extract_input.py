@@ -249,3 +249,23 @@ def test_truncate_cuts_before_a_tag() -> None:
     cut = truncate(body, 110)
     assert cut == b"<p>" + b"a" * 100 + b"</p>"
     assert truncate(body, 10_000) is body
+
+
+_BUDGET = " ".join(["The council voted on the new budget for the harbour district."] * 8)
+
+
+def test_a_dated_entry_takes_the_page_date_from_the_markup_only() -> None:
+    """Without a text search the date in the page's meta tags is still read; one that is only
+    in its prose is read when the feed gave none (the search costs half a page's time)."""
+    prose = _page(
+        f"<article><p>Published 3 March 2024.</p><p>{_BUDGET}</p><p>{_BUDGET}</p></article>"
+    )
+    meta = _page(
+        f"<article><p>{_BUDGET}</p><p>{_BUDGET}</p></article>",
+        '<meta property="article:published_time" content="2024-03-05T10:00:00Z">'
+        "<title>News</title>",
+    )
+    url = "https://example.com/budget"
+    assert extract_sync(prose, url)["date"] == "2024-03-03"
+    assert extract_sync(prose, url, date_search=False)["date"] is None
+    assert extract_sync(meta, url, date_search=False)["date"] == "2024-03-05"

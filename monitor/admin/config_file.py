@@ -18,9 +18,9 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import AoT, Table
 
+from monitor.admin.query_check import query_problems
 from monitor.config import Settings, load_settings
-from monitor.errors import ConfigError, QueryError
-from monitor.query import compile_query
+from monitor.errors import ConfigError
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,21 +49,6 @@ class TopicFields:
         if self.urgent:
             values["urgent"] = True
         return values
-
-
-def query_problems(settings: Settings, *, pointer: bool = True) -> list[str]:
-    """One problem per topic query that does not parse, with the position (and, with
-    `pointer`, the query with a caret under it, for a terminal)."""
-    problems = []
-    for i, topic in enumerate(settings.topics):
-        try:
-            compile_query(topic.query)
-        except QueryError as exc:
-            problem = f"topics[{i}].query: {exc}"
-            if pointer:
-                problem += "\n    " + exc.pointer().replace("\n", "\n    ")
-            problems.append(problem)
-    return problems
 
 
 class ConfigFile:

@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
-import aiosmtplib
-
 from monitor.channels.base import Channel
 from monitor.config import EmailChannel
 from monitor.errors import ConfigError, DeliveryError
@@ -122,6 +120,8 @@ class EmailSender(Channel):
         return f"EmailSender(name={self.name!r}, host={self.config.smtp_host!r})"
 
     async def send(self, digest: RenderedDigest) -> None:
+        import aiosmtplib  # on the first email: a cycle that sends none does without it
+
         try:
             message = build_email(
                 digest,
@@ -167,6 +167,8 @@ class EmailSender(Channel):
 
     def _error(self, exc: Exception) -> DeliveryError:
         """The DeliveryError for an aiosmtplib (or socket) failure."""
+        import aiosmtplib  # loaded by `send` already
+
         where = self._where()
         if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
             codes = [r.code for r in exc.recipients]

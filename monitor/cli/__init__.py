@@ -316,10 +316,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.setup(verbose=args.verbose, json_lines=args.log_format == "json")
     if args.quiet:
         logging.getLogger().setLevel(logging.WARNING)
-    from monitor.cli.handlers import HANDLERS  # the whole application: only when a command runs
+    from monitor.cli.handlers import handler  # the command's modules: only when it runs
 
     try:
-        code = HANDLERS[args.command](args)
+        code = handler(args.command)(args)
         sys.stdout.flush()  # here, so a closed pipe is caught below
         return code
     except BrokenPipeError:  # `news-monitor status | head -1`: the reader has all it wants

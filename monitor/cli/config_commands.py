@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from monitor.admin.config_file import query_problems
+from monitor.admin.query_check import query_problems
 from monitor.cli.exit_codes import CONFIG_ERROR, OK
 from monitor.config import config_path, cross_check, example_config, read_settings
 from monitor.config.locate import in_file_order, key_of

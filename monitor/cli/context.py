@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from monitor.admin.config_file import query_problems
+from monitor.admin.query_check import query_problems
 from monitor.config import Settings, config_path, load_settings
 from monitor.errors import ConfigError
 from monitor.store import Store

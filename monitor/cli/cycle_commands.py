@@ -7,17 +7,19 @@ import asyncio
 import logging
 import signal
 import sys
-
-from aiohttp import web
+from typing import TYPE_CHECKING
 
 from monitor.cli.context import load_config
 from monitor.cli.exit_codes import NOTHING_DONE, OK, SOME_FAILED
 from monitor.config import config_path
 from monitor.errors import redact_text, redact_url
-from monitor.service.listener import Liveness
 from monitor.service.runtime import CycleReport, Runtime, once
-from monitor.service.scheduling import serve
 from monitor.store import StoreError
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from monitor.service.listener import Liveness
 
 
 def summary(report: CycleReport) -> str:
@@ -114,6 +116,8 @@ def _progress_bar(done: int, total: int) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from monitor.service.scheduling import serve  # the scheduler and listener: `run` only
+
     settings = load_config(args)
     if settings.web.console:
         from monitor.console.routes import check_exposure

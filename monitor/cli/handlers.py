@@ -1,29 +1,37 @@
-"""Each command's handler, by name: imported by `main` only when a command runs, so that
-the worker processes (which re-import the program's entry point) stay small."""
+"""Each command's handler, by name, imported only when its command runs: a command loads
+what it needs and no more (`once` by cron starts in a fraction of the time it would take
+to import every command), and the worker processes, which re-import the program's entry
+point, stay small."""
 
 from __future__ import annotations
 
-from monitor.cli.admin_commands import cmd_store, cmd_web
-from monitor.cli.config_commands import cmd_check, cmd_init
-from monitor.cli.cycle_commands import cmd_once, cmd_run
-from monitor.cli.delivery_commands import cmd_digest, cmd_outbox, cmd_stories
-from monitor.cli.feed_commands import cmd_feeds
-from monitor.cli.status_command import cmd_status
-from monitor.cli.topic_commands import cmd_extract, cmd_replay, cmd_topics
+import argparse
+import importlib
+from collections.abc import Callable
 
-HANDLERS = {
-    "run": cmd_run,
-    "once": cmd_once,
-    "check": cmd_check,
-    "init": cmd_init,
-    "status": cmd_status,
-    "outbox": cmd_outbox,
-    "feeds": cmd_feeds,
-    "topics": cmd_topics,
-    "digest": cmd_digest,
-    "store": cmd_store,
-    "replay": cmd_replay,
-    "extract": cmd_extract,
-    "stories": cmd_stories,
-    "web": cmd_web,
+Handler = Callable[[argparse.Namespace], int]
+
+# command -> (module in monitor.cli, function)
+_HANDLERS = {
+    "run": ("cycle_commands", "cmd_run"),
+    "once": ("cycle_commands", "cmd_once"),
+    "check": ("config_commands", "cmd_check"),
+    "init": ("config_commands", "cmd_init"),
+    "status": ("status_command", "cmd_status"),
+    "outbox": ("delivery_commands", "cmd_outbox"),
+    "feeds": ("feed_commands", "cmd_feeds"),
+    "topics": ("topic_commands", "cmd_topics"),
+    "digest": ("delivery_commands", "cmd_digest"),
+    "store": ("admin_commands", "cmd_store"),
+    "replay": ("topic_commands", "cmd_replay"),
+    "extract": ("topic_commands", "cmd_extract"),
+    "stories": ("delivery_commands", "cmd_stories"),
+    "web": ("admin_commands", "cmd_web"),
 }
+
+
+def handler(command: str) -> Handler:
+    """The function that runs `command`, its module imported now."""
+    module, name = _HANDLERS[command]
+    found: Handler = getattr(importlib.import_module(f"monitor.cli.{module}"), name)
+    return found

@@ -1,7 +1,8 @@
 """Each topic's stories as an Atom feed file, so any feed reader can follow a topic.
 
 Files are `<data_dir>/atom/<topic>.xml`, rewritten atomically after a cycle
-that found something for the topic (and at start, so a new topic has its file).
+that found something for the topic and when the config is reloaded (and at start,
+for a new topic that has no file yet).
 """
 
 from __future__ import annotations

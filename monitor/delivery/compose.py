@@ -12,30 +12,38 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, time, timedelta
+from functools import cache
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
-
-from apscheduler.triggers.cron import CronTrigger
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from monitor.config import Schedule, TopicConfig
 from monitor.errors import redact_url
 from monitor.models import Digest, Match, RenderedDigest, Section
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 JSON_VERSION = 1
 _SUBJECT_TITLE_MAX = 120
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
-_env = Environment(
-    loader=PackageLoader("monitor", "templates"),
-    autoescape=select_autoescape(enabled_extensions=("html", "html.j2", "atom.j2")),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+
+@cache
+def _templates() -> Environment:
+    """The templates, loaded on the first digest or Atom file: a cycle that renders
+    nothing (cron's `once` with nothing new) does not import jinja2."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    return Environment(
+        loader=PackageLoader("monitor", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2", "atom.j2")),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def is_due(
@@ -59,6 +67,8 @@ def is_due(
         assert schedule.every is not None
         return last_digest is None or last_digest + schedule.every <= now
     assert schedule.cron is not None
+    from apscheduler.triggers.cron import CronTrigger  # only for cron schedules
+
     trigger = CronTrigger.from_crontab(schedule.cron, timezone=ZoneInfo(timezone))
     anchor = last_digest or oldest_pending
     fire: datetime | None = trigger.get_next_fire_time(None, anchor + timedelta(microseconds=1))
@@ -309,8 +319,8 @@ def render(digest: Digest, *, images: bool = False, item_words: int = 120) -> Re
     return RenderedDigest(
         key=digest.key,
         subject=subject,
-        text=_env.get_template("digest.txt.j2").render(context),
-        html=_env.get_template("digest.html.j2").render(context),
+        text=_templates().get_template("digest.txt.j2").render(context),
+        html=_templates().get_template("digest.html.j2").render(context),
         json=json.dumps(to_document(digest), ensure_ascii=False, indent=2),
         created=digest.created,
         replies_to=digest.replies_to,
@@ -327,8 +337,10 @@ def render_atom(
     """
     items = [(sid, m, found.isoformat(), safe_link(m.url)) for sid, m, found in stories]
     updated = max((found for _, _, found in stories), default=now)
-    return _env.get_template("topic.atom.j2").render(
-        topic=topic, items=items, updated=updated.isoformat()
+    return (
+        _templates()
+        .get_template("topic.atom.j2")
+        .render(topic=topic, items=items, updated=updated.isoformat())
     )
 
 

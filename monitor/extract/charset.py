@@ -22,8 +22,6 @@ import json
 import re
 from dataclasses import dataclass
 
-import charset_normalizer
-
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -157,6 +155,8 @@ def detect(sample: bytes) -> str | None:
     Short Latin text often fits cp1250, cp1252 and cp1257 equally well (no chaos, same
     coherence); charset_normalizer then answers whichever it tried first.
     """
+    import charset_normalizer  # only for pages that declare nothing and are not UTF-8
+
     matches = list(charset_normalizer.from_bytes(sample))
     if not matches:
         return None

@@ -23,12 +23,20 @@ class Job:
     content_type: str | None = None
     min_chars: int = 200
     summary: str | None = None  # the feed entry's summary: the text should be longer
+    # search the page's whole text for its date; False: only its markup (meta tags,
+    # structured data, <time>), enough when the feed dates the entry itself
+    date_search: bool = True
 
 
 def run(job: Job) -> Result:
     """The default worker: `extract_sync` on a Job, in the worker process."""
     return extract_sync(
-        job.body, job.url, job.content_type, min_chars=job.min_chars, summary=job.summary
+        job.body,
+        job.url,
+        job.content_type,
+        min_chars=job.min_chars,
+        summary=job.summary,
+        date_search=job.date_search,
     )
 
 
@@ -39,8 +47,11 @@ def extract_sync(
     *,
     min_chars: int = 200,
     summary: str | None = None,
+    date_search: bool = True,
 ) -> Result:
     """One page in this process (tests, benchmarks, `extract`): see `worker.extract_sync`."""
     from monitor.extract import worker
 
-    return worker.extract_sync(body, url, content_type, min_chars=min_chars, summary=summary)
+    return worker.extract_sync(
+        body, url, content_type, min_chars=min_chars, summary=summary, date_search=date_search
+    )

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
+from trafilatura.settings import set_date_params
 from trafilatura.utils import load_html
 
 from monitor.extract import blocks, charset, detect, promotions, recover, structured
@@ -43,6 +44,7 @@ def extract_sync(
     *,
     min_chars: int = 200,
     summary: str | None = None,
+    date_search: bool = True,
 ) -> Result:
     """Extract one page; plain strings out. A result with `error` set names why there is no
     article: "not html", "consent wall", "paywall", "javascript required", "too little text",
@@ -59,7 +61,7 @@ def extract_sync(
             return _plain_text(html, min_chars)
     html = charset.strip_xml_declaration(html)
     try:
-        return _extract_html(html, url, min_chars, summary)
+        return _extract_html(html, url, min_chars, summary, date_search)
     except Exception as exc:  # returned as plain strings: trafilatura's errors do not pickle
         return failure("failed", f"trafilatura failed: {type(exc).__name__}: {exc}"[:500])
 
@@ -72,13 +74,18 @@ def _plain_text(text: str, min_chars: int) -> Result:
     return {"text": joined}
 
 
-def _extract_html(html: str, url: str, min_chars: int, summary: str | None) -> Result:
+def _extract_html(
+    html: str, url: str, min_chars: int, summary: str | None, date_search: bool
+) -> Result:
     tree = load_html(html)
     if tree is None:
         return failure("no main text", "not parseable as HTML")
     meta = page_metadata(tree, url)
     page = blocks.lines(tree)
-    data, text, declared = _main_text(tree, html, url, page, summary, min_chars)
+    # htmldate's search of the whole text for a date is half of a page's time when the
+    # markup gives none; a feed that dates its entries makes it needless
+    dates = set_date_params(date_search)
+    data, text, declared = _main_text(tree, html, url, dates, page, summary, min_chars)
     wall = _wall(tree, html, text, min_chars)
     if wall:
         return failure(wall, f"the page is a {wall}" if wall != "javascript required" else wall)
@@ -101,17 +108,23 @@ def _extract_html(html: str, url: str, min_chars: int, summary: str | None) -> R
 
 
 def _main_text(
-    tree: Tree, html: str, url: str, page: list[blocks.Line], summary: str | None, min_chars: int
+    tree: Tree,
+    html: str,
+    url: str,
+    dates: dict[str, Any],
+    page: list[blocks.Line],
+    summary: str | None,
+    min_chars: int,
 ) -> tuple[dict[str, Any] | None, str, bool]:
     """trafilatura's result and text, and whether the text is the page's declared body
     (JSON-LD `articleBody`), taken when the first pass is implausible and it holds the
     better pass's text."""
-    data = _bare(tree, url, favor_precision=True, fast=True)
+    data = _bare(tree, url, dates, favor_precision=True, fast=True)
     text = clean_text(data, _string(data.get("title")) if data else None)
     if not recover.implausible(text, page, summary=summary, min_chars=min_chars):
         return data, text, False
     # second pass: balanced settings with the fallback extractors
-    second = _bare(tree, url, favor_precision=False, fast=False)
+    second = _bare(tree, url, dates, favor_precision=False, fast=False)
     second_text = clean_text(second, _string(second.get("title")) if second else None)
     if len(second_text) > len(text):
         data, text = second, second_text
@@ -123,7 +136,9 @@ def _main_text(
     return data, body, True
 
 
-def _bare(tree: Tree, url: str, *, favor_precision: bool, fast: bool) -> dict[str, Any] | None:
+def _bare(
+    tree: Tree, url: str, dates: dict[str, Any], *, favor_precision: bool, fast: bool
+) -> dict[str, Any] | None:
     doc: Any = trafilatura.bare_extraction(
         tree,  # copied by trafilatura before it prunes
         url=url,
@@ -132,6 +147,7 @@ def _bare(tree: Tree, url: str, *, favor_precision: bool, fast: bool) -> dict[st
         favor_precision=favor_precision,
         fast=fast,
         deduplicate=False,
+        date_extraction_params=dates,
     )
     if doc is None:
         return None

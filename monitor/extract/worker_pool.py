@@ -82,14 +82,17 @@ class Extractor:
         url: str,
         content_type: str | None = None,
         summary: str | None = None,
+        date_search: bool = True,
     ) -> Article:
         """The article in `html` fetched from `url`; ExtractError (with a `reason`) if none.
 
         `content_type` is the response's Content-Type header: its charset is the first
         choice after a byte order mark, and its type tells plain text from other non-HTML.
         `summary` is the feed entry's: a first pass far shorter than it is retried.
+        `date_search` False: the page's date from its markup only (the feed has one).
         """
-        job = Job(truncate(html, self.max_page_bytes), url, content_type, self.min_chars, summary)
+        body = truncate(html, self.max_page_bytes)
+        job = Job(body, url, content_type, self.min_chars, summary, date_search)
         async with self._semaphore():
             result = await self._run(job, retry=True)
         error = result.get("error")

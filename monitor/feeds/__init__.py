@@ -9,8 +9,13 @@ lengths, at most `max_entries` entries, newest first), and its bozo flag becomes
     rss.py       RSS/Atom/RDF: hostile-XML defusing, then feedparser
     jsonfeed.py  JSON Feed 1.0/1.1
     document.py  parse_feed: choose the format, translate errors
-    pool.py      ParsePool: parse_feed in worker processes (feedparser is pure Python)
+    parse_pool.py  ParsePool: parse_feed in worker processes (feedparser is pure Python)
+
+The parsers themselves (feedparser, lxml) load on first use of `parse_feed`: the service
+parses in its workers, whose forkserver preloads them, and never needs them itself.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from monitor.feeds.common import (
     MAX_AUTHOR,
@@ -23,9 +28,11 @@ from monitor.feeds.common import (
     ParsedFeed,
     entry_key,
 )
-from monitor.feeds.document import parse_feed
 from monitor.feeds.parse_pool import ParsePool
-from monitor.feeds.rss import cut_long_authors, strip_entity_declarations
+
+if TYPE_CHECKING:
+    from monitor.feeds.document import parse_feed
+    from monitor.feeds.rss import cut_long_authors, strip_entity_declarations
 
 __all__ = [
     "MAX_AUTHOR",
@@ -42,3 +49,18 @@ __all__ = [
     "parse_feed",
     "strip_entity_declarations",
 ]
+
+_PARSERS = {
+    "parse_feed": "monitor.feeds.document",
+    "cut_long_authors": "monitor.feeds.rss",
+    "strip_entity_declarations": "monitor.feeds.rss",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The parsers' names, imported on first use (PEP 562)."""
+    if name in _PARSERS:
+        import importlib
+
+        return getattr(importlib.import_module(_PARSERS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

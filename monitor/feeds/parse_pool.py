@@ -19,8 +19,7 @@ from dataclasses import dataclass
 
 from monitor.errors import ParseError
 from monitor.feeds.common import MAX_ENTRIES, NotReadable, ParsedFeed
-from monitor.feeds.document import parse_document
-from monitor.processes import kill_pool, watch_service, worker_context
+from monitor.processes import kill_pool, watch_service, worker_context, worker_processes
 
 _QUEUED_PER_WORKER = 2  # documents handed to the pool per worker: keeps workers busy
 
@@ -35,6 +34,8 @@ def parse_in_worker(
     body: bytes, url: str, headers: dict[str, str], max_entries: int
 ) -> ParsedFeed | _Failed:
     """Runs in a worker: never raises, so nothing unpicklable crosses back."""
+    from monitor.feeds.document import parse_document  # preloaded by the forkserver
+
     try:
         return parse_document(body, url=url, headers=headers, max_entries=max_entries)
     except NotReadable as exc:
@@ -75,6 +76,10 @@ class ParsePool:
         if isinstance(result, _Failed):
             raise ParseError(result.message, url=url, not_a_feed=result.not_a_feed)
         return result
+
+    def worker_pids(self) -> list[int]:
+        """The process ids of the current workers (none before the first parse)."""
+        return [pid for pid in worker_processes(self._pool) if pid is not None]
 
     def close(self) -> None:
         """Stop the workers; a later parse starts a new pool."""

@@ -23,6 +23,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_VERDICTS = 4096  # (address, port, host) verdicts remembered: more than most configs' sites
 _ALLOW_HINT = "only public addresses are fetched; add {host!r} to fetch.allow_private if trusted"
 
 
@@ -119,8 +120,20 @@ class Policy:
     def __init__(self, allow_private: Sequence[str]) -> None:
         self._allow = tuple(allow_private)
         self._approved: set[tuple[IPAddress, int]] = set()  # bounded by the allow list
+        # verdicts so far: every feed of a site asks the same question each cycle, and
+        # ipaddress's classification walks its lists of special networks each time
+        self._verdicts: dict[tuple[IPAddress, int, str], bool] = {}
 
     def allows(self, ip: IPAddress, port: int, host: str) -> bool:
+        verdict = self._verdicts.get((ip, port, host))
+        if verdict is None:
+            verdict = self._judge(ip, port, host)
+            if len(self._verdicts) >= _VERDICTS:  # a crawl of many hosts: start over
+                self._verdicts.clear()
+            self._verdicts[ip, port, host] = verdict
+        return verdict
+
+    def _judge(self, ip: IPAddress, port: int, host: str) -> bool:
         if not is_allowed_address(ip, port, host, self._allow):
             return False
         if not _is_public(ip):

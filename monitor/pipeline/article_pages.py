@@ -57,6 +57,8 @@ class ArticlePages:
                 url=page.url,
                 content_type=page.headers.get("content-type"),
                 summary=entry.summary,  # a page text far shorter than this is implausible
+                # a dated entry needs the page's date only to note a disagreement
+                date_search=entry.published is None,
             )
             return article, None
         except ExtractError as exc:

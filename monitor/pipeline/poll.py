@@ -16,16 +16,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from monitor import feeds
 from monitor.config import ALL_BACKLOG, FeedConfig
 from monitor.errors import FetchError, ParseError, redact_url
 from monitor.extract import Extractor
-from monitor.feeds import ParsePool, parse_feed
+from monitor.feeds import ParsePool
 from monitor.http import HttpClient
 from monitor.models import Entry, FeedState, Match, Response
 from monitor.pipeline.article_pages import ArticlePages
 from monitor.pipeline.backlog import news_since, split_backlog
 from monitor.pipeline.candidates import CandidateFinder, WatchedTopic
 from monitor.pipeline.placement import place_and_record
+from monitor.pipeline.state_saves import StateSaves
 from monitor.pipeline.story_sync import SharedStories
 from monitor.poll_schedule import (
     Rng,
@@ -82,6 +84,8 @@ class Pipeline:
     stories: SharedStories | None = None  # groups articles into stories; None: all alert
     # how old an entry may be and still be news on a feed's first poll (None: any age)
     backlog: timedelta | None = None
+    # 304s and failures saved together (None: each alone, as one poll needs)
+    saves: StateSaves | None = None
 
     async def poll(
         self,
@@ -119,11 +123,11 @@ class Pipeline:
             done = self._success_state(
                 state, response, now, interval=interval, hint=hint, rules=rules, rng=rng
             )
-            await asyncio.to_thread(self.store.save_feed_state, done)
+            await self._save_state(done)
             return PollReport(feed.url, not_modified=True)
         try:
             if parser is None:
-                parsed = parse_feed(response.body, url=response.url, headers=response.headers)
+                parsed = feeds.parse_feed(response.body, url=response.url, headers=response.headers)
             else:
                 parsed = await parser.parse(
                     response.body, url=response.url, headers=response.headers
@@ -197,6 +201,10 @@ class Pipeline:
             backlog=len(split.backlog),
         )
 
+    async def _save_state(self, state: FeedState) -> None:
+        """Save a poll's outcome that has nothing but the feed's state (a 304, a failure)."""
+        await (self.saves or StateSaves(self.store)).save(state)
+
     def _success_state(
         self,
         state: FeedState,
@@ -246,15 +254,14 @@ class Pipeline:
             rules=rules,
             rng=rng or default_rng(),
         )
-        await asyncio.to_thread(
-            self.store.save_feed_state,
+        await self._save_state(
             replace(
                 state,
                 last_error=str(error),
                 last_error_class=str(error_class),
                 consecutive_failures=failures,
                 next_check=next_check,
-            ),
+            )
         )
         log.warning(
             "feed failed feed_url=%s error_class=%s failures=%d retry_in=%s error=%s",

@@ -13,12 +13,9 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-
-from aiohttp.web import Application
 
 from monitor.channels import build_channel
 from monitor.channels.base import Channel
@@ -30,24 +27,23 @@ from monitor.config import (
     Settings,
     WebhookChannel,
 )
-from monitor.delivery.atom_files import write_atom_feeds
+from monitor.delivery.atom_files import atom_path, write_atom_feeds
 from monitor.delivery.outbox import DrainReport
 from monitor.extract import Extractor
 from monitor.feeds import ParsePool
 from monitor.http import HttpClient
 from monitor.metrics import Metrics
 from monitor.pipeline import Pipeline, PollReport, WatchedTopic
+from monitor.pipeline.state_saves import StateSaves
 from monitor.pipeline.story_sync import SharedStories
 from monitor.query import TopicIndex, compile_query
 from monitor.service.delivery_cycle import deliver_due
-from monitor.service.listener import Liveness
 from monitor.service.polling_cycle import Clock, PollingCycle, Progress
 from monitor.store import Store
 from monitor.store.lock import InstanceLock
 
 log = logging.getLogger(__name__)
 
-ListenerExtension = Callable[[Application, "Runtime", Liveness], object]
 DEFAULT_CHANNEL = "files"
 
 
@@ -110,6 +106,7 @@ class Runtime:
             max_backoff=settings.service.max_backoff,
             backlog=settings.service.backlog,
             routes={t.name: (t.channels or [DEFAULT_CHANNEL]) for t in settings.topics},
+            saves=StateSaves(self.store),
         )
         self.metrics = Metrics()
         self.polling = PollingCycle(self.store, self.owner, self.parser, clock)
@@ -127,7 +124,9 @@ class Runtime:
     async def __aenter__(self) -> Runtime:
         await asyncio.to_thread(self._open_store)
         self.pipeline = replace(self.pipeline, stories=self.stories)
-        await self.publish_atom()
+        # a new topic gets its file; the others are rewritten when a cycle finds
+        # something for them, or the config is reloaded
+        await self.publish_atom(missing_only=True)
         return self
 
     def _open_store(self) -> None:
@@ -197,16 +196,22 @@ class Runtime:
         the book changed."""
         await asyncio.to_thread(self.stories.expire, self.clock())
 
-    async def publish_atom(self) -> None:
-        """Rewrite every topic's Atom file (data_dir/atom/<topic>.xml)."""
-        await asyncio.to_thread(
-            write_atom_feeds,
-            self.store,
-            self.settings.topics,
-            [t.name for t in self.settings.topics],
-            self.settings.service.data_dir / "atom",
-            self.clock(),
-        )
+    async def publish_atom(self, *, missing_only: bool = False) -> None:
+        """Rewrite every topic's Atom file (data_dir/atom/<topic>.xml); with `missing_only`,
+        write only those of topics that have none yet."""
+        directory = self.settings.service.data_dir / "atom"
+        names = [t.name for t in self.settings.topics]
+        if missing_only:
+            names = [name for name in names if not atom_path(directory, name).exists()]
+        if names:
+            await asyncio.to_thread(
+                write_atom_feeds,
+                self.store,
+                self.settings.topics,
+                names,
+                directory,
+                self.clock(),
+            )
 
     async def __aexit__(
         self,

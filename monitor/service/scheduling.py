@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, timedelta
 
-from aiohttp.web import AppRunner
+from aiohttp.web import Application, AppRunner
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.config import Settings
@@ -18,9 +18,12 @@ from monitor.errors import MonitorError
 from monitor.service.listener import Liveness, build_app
 from monitor.service.listener import start as start_listener
 from monitor.service.polling_cycle import Clock
-from monitor.service.runtime import ListenerExtension, Runtime, utc_now
+from monitor.service.runtime import Runtime, utc_now
 
 log = logging.getLogger(__name__)
+
+# adds routes (the web console) to the listener of a running service
+ListenerExtension = Callable[[Application, Runtime, Liveness], object]
 
 
 async def serve(

@@ -59,6 +59,16 @@ class Share(NamedTuple):
     grace: timedelta
 
 
+# whether a topic has a match for a URL; a match; a match queued for a channel
+_MATCH_STATEMENTS = (
+    select(func.count())
+    .select_from(matches)
+    .where(matches.c.topic == bindparam("topic"), matches.c.url == bindparam("url")),
+    insert(matches),
+    insert(queue),
+)
+
+
 class PollStore(StoreBase):
     """Feeds, entries and matches."""
 
@@ -192,27 +202,17 @@ class PollStore(StoreBase):
         with self.engine.begin() as conn:
             self._save_feed_state(conn, state, title, hint)
 
+    def save_feed_states(self, states: Sequence[FeedState]) -> None:
+        """Save many polls' outcomes (304s, failures) in one transaction; titles and hints
+        are kept as they are."""
+        if states:
+            with self.engine.begin() as conn:
+                conn.execute(self._feed_state_upsert(), [_state_values(s) for s in states])
+
     def _save_feed_state(
         self, conn: Connection, state: FeedState, title: str | None, hint: timedelta | None
     ) -> None:
-        conn.execute(
-            self._feed_state_upsert(),
-            {
-                "url": state.url,
-                "etag": state.etag,
-                "last_modified": state.last_modified,
-                "last_checked": state.last_checked,
-                "last_success": state.last_success,
-                "last_error": state.last_error,
-                "last_error_class": state.last_error_class,
-                "consecutive_failures": state.consecutive_failures,
-                "next_check": state.next_check,
-                "title": title,
-                "hint_seconds": None if hint is None else hint.total_seconds(),
-                "claimed_by": None,  # the poll is over: its claim ends with its outcome
-                "claim_until": None,
-            },
-        )
+        conn.execute(self._feed_state_upsert(), _state_values(state, title, hint))
 
     def _feed_state_upsert(self) -> Any:
         """One statement for every state saved, so it is compiled once (a 304 costs little).
@@ -271,17 +271,15 @@ class PollStore(StoreBase):
         Returns the number of matches added.
         """
         added = 0
+        # statements built once, values passed as parameters: building and caching a
+        # statement per match cost more than running it (a first poll has thousands)
+        known, add_match, add_queued = _MATCH_STATEMENTS
         with self.engine.begin() as conn:
             for match in found:
-                exists = conn.scalar(
-                    select(func.count())
-                    .select_from(matches)
-                    .where(matches.c.topic == match.topic, matches.c.url == match.url)
-                )
-                if exists:
+                if conn.scalar(known, {"topic": match.topic, "url": match.url}):
                     continue
                 inserted = conn.execute(
-                    insert(matches).values(**_match_values(match), created=now)
+                    add_match, {**_match_values(match), "created": now}
                 ).inserted_primary_key
                 assert inserted is not None
                 match_id = inserted[0]
@@ -289,9 +287,13 @@ class PollStore(StoreBase):
                     continue  # folded into its story ("also reported by"): no digest
                 for channel in (routes or {}).get(match.topic, ()):
                     conn.execute(
-                        insert(queue).values(
-                            match_id=match_id, topic=match.topic, channel=channel, created=now
-                        )
+                        add_queued,
+                        {
+                            "match_id": match_id,
+                            "topic": match.topic,
+                            "channel": channel,
+                            "created": now,
+                        },
                     )
                 added += 1
             rows = [
@@ -338,3 +340,24 @@ class PollStore(StoreBase):
                 .group_by(matches.c.topic)
             ).all()
         return {topic: count for topic, count in rows}
+
+
+def _state_values(
+    state: FeedState, title: str | None = None, hint: timedelta | None = None
+) -> dict[str, Any]:
+    """The parameters of the feed state upsert; None for title and hint keeps the stored."""
+    return {
+        "url": state.url,
+        "etag": state.etag,
+        "last_modified": state.last_modified,
+        "last_checked": state.last_checked,
+        "last_success": state.last_success,
+        "last_error": state.last_error,
+        "last_error_class": state.last_error_class,
+        "consecutive_failures": state.consecutive_failures,
+        "next_check": state.next_check,
+        "title": title,
+        "hint_seconds": None if hint is None else hint.total_seconds(),
+        "claimed_by": None,  # the poll is over: its claim ends with its outcome
+        "claim_until": None,
+    }
