@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -45,12 +45,25 @@ from monitor.stories import StoryArticle
 
 log = logging.getLogger(__name__)
 
+_Placed = tuple[list[Match], int]  # what place_and_record returns
 _PAGES_PER_FEED = 4  # pages of one feed fetched and extracted at once
 
 _FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
+
+
+async def _to_the_end(saving: Awaitable[_Placed]) -> _Placed:
+    """Await a save that, once started, is not given up: a cycle stopped meanwhile (SIGTERM)
+    waits for its transaction, and the feed counts as polled and saved, as it is."""
+    task = asyncio.ensure_future(saving)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if task.cancelled():
+            raise
+        return await task
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,15 +187,17 @@ class Pipeline:
             state, response, now, interval=interval, hint=hint, rules=rules, rng=rng
         )
         # in a thread: the story lock and the store may wait, other feeds' polls go on
-        found, added = await asyncio.to_thread(
-            place_and_record,
-            self.store,
-            self.stories,
-            new,
-            candidates,
-            now,
-            self.routes,
-            feed=(done, parsed.title, hint or timedelta(0)),  # 0 forgets an old hint
+        found, added = await _to_the_end(
+            asyncio.to_thread(
+                place_and_record,
+                self.store,
+                self.stories,
+                new,
+                candidates,
+                now,
+                self.routes,
+                feed=(done, parsed.title, hint or timedelta(0)),  # 0 forgets an old hint
+            )
         )
         log.info(
             "feed polled feed_url=%s entries=%d new=%d backlog=%d matches=%d",

@@ -18,6 +18,7 @@ from monitor.errors import redact_url
 from monitor.feeds import ParsePool
 from monitor.pipeline import Pipeline, PollReport
 from monitor.poll_schedule import Rules
+from monitor.service.host_turns import HostTurns
 from monitor.store import ClaimedFeed, Store
 from monitor.store.polls import Share
 
@@ -114,10 +115,17 @@ class PollingCycle:
         # Feeds polled at once: enough to keep every connection busy, few enough that the
         # documents and pages they hold stay bounded (SQLite claims every due feed at once).
         polling = asyncio.Semaphore(_FEEDS_PER_CONNECTION * settings.fetch.max_connections)
+        per_host = HostTurns(settings.fetch.max_per_host)
 
         async def poll_one(claimed: ClaimedFeed) -> PollReport:
+            # a feed takes one of the cycle's places only when its host has a free
+            # connection: else the feeds of a site with many could fill every place
+            # while waiting for that site's few connections, and other sites wait too
+            async with per_host.turn(claimed.url), polling:
+                return await polled(claimed)
+
+        async def polled(claimed: ClaimedFeed) -> PollReport:
             nonlocal done
-            await polling.acquire()
             feed = by_url[claimed.url]
             holding = (  # SQLite has no other replica to keep the feed from
                 asyncio.create_task(self._hold_claim(feed.url, settings.store.lease))
@@ -133,7 +141,6 @@ class PollingCycle:
                 log.exception("poll failed feed_url=%s", redact_url(feed.url))
                 return PollReport(feed.url, error=f"internal error: {type(exc).__name__}")
             finally:
-                polling.release()
                 if holding is not None:
                     holding.cancel()
                 done += 1
