@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from monitor.cli.cycle_commands import summary
 from monitor.config import load_settings
 from monitor.service.runtime import CycleReport, once
 from tests.scenario import TOPIC_QUERY, write_config
@@ -186,12 +187,14 @@ def test_a_later_re_post_listed_first_never_opens_the_story(
     world.publish(
         "wire", "repost", "Putin invited to Washington", WIRE, DAY1 + timedelta(hours=3)
     )  # listed first in the feed, published later
-    world.run(DAY1 + timedelta(hours=4))
+    report = world.run(DAY1 + timedelta(hours=4))
 
     (digest,) = world.digests()
     (item,) = items_of(digest)
     assert item["url"].endswith("/wire/original")
     assert item["story"]["kind"] == "new_story"
+    # the summary adds up: one match to send, the re-post folded into its story
+    assert "matches: 1 (and 1 folded into stories already reported)" in summary(report)
 
 
 KOREAN_SUMMIT = [

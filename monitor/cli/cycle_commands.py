@@ -29,12 +29,18 @@ def summary(report: CycleReport) -> str:
         f"{sum(p.not_modified for p in report.polls)} not modified)",
         f"new entries: {sum(p.new_entries for p in report.polls)} "
         f"({sum(p.backlog for p in report.polls)} kept as backlog, not sent), "
-        f"matches: {sum(p.matches for p in report.polls)}",
+        f"matches: {sum(p.matches for p in report.polls)}{_folded(report)}",
         f"digests queued: {len(report.digests)}; deliveries sent: {report.delivery.sent}, "
         f"to retry: {report.delivery.retrying}, failed: {report.delivery.failed}",
     ]
     lines += [f"  failed: {redact_url(p.url)}: {redact_text(p.error or '')}" for p in failed]
     return "\n".join(lines)
+
+
+def _folded(report: CycleReport) -> str:
+    """The matches that are not news of their own: counted, so that the summary adds up."""
+    folded = sum(p.folded for p in report.polls)
+    return f" (and {folded} folded into stories already reported)" if folded else ""
 
 
 def _problems(report: CycleReport) -> str:

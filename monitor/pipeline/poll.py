@@ -79,6 +79,7 @@ class PollReport:
     backlog: int = (
         0  # new entries recorded but not sent: too old to be news (monitor/pipeline/backlog.py)
     )
+    folded: int = 0  # matches recorded into a story already told (copies, "also reported by")
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +215,7 @@ class Pipeline:
             bytes=len(response.body),
             developments=sum(m.story_kind == "development" for m in found),
             backlog=len(split.backlog),
+            folded=sum(not m.alert for m in found),
         )
 
     async def _save_state(self, state: FeedState) -> None:
