@@ -12,10 +12,10 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from monitor.config import EmailChannel, Settings, WebhookChannel
 from monitor.http.policy import is_allowed_address
+from monitor.urls import host_and_port
 
 _LOOPBACK = (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
 
@@ -45,12 +45,7 @@ def audit(settings: Settings) -> list[Finding]:
 
 def _reached(url: str) -> tuple[str, int, list[ipaddress.IPv4Address | ipaddress.IPv6Address]]:
     """(host, port, the addresses known without DNS: IP literals and localhost) of a URL."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").rstrip(".").lower()
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        port = 0
+    host, port = host_and_port(url)
     if host == "localhost" or host.endswith(".localhost"):
         return host, port, list(_LOOPBACK)
     try:

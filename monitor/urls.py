@@ -38,3 +38,14 @@ def canonical_url(url: str) -> str:
         )
     )
     return urlunsplit((scheme, host, parts.path or "/", query, ""))
+
+
+def host_and_port(url: str) -> tuple[str, int]:
+    """Where a URL is fetched from: its host (lower case, no trailing dot) and port (the
+    scheme's default when none is written, 0 when the port is not a number)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".").lower()
+    try:
+        return host, parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return host, 0

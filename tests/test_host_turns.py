@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.service.host_turns import host_of
+from monitor.urls import host_and_port
 from tests.scenario import run_once, write_config
 from tests.servers import LoopbackHTTPServer, Reply, Request
 
@@ -58,8 +58,8 @@ def test_many_feeds_of_one_site_do_not_hold_up_another_site(
 
 
 def test_a_host_is_its_name_and_port() -> None:
-    assert host_of("http://Example.org/feed") == "example.org:80"
-    assert host_of("https://example.org/feed") == "example.org:443"
-    assert host_of("http://example.org:8080/a") == host_of("http://EXAMPLE.org:8080/b")
-    assert host_of("http://example.org:8080/a") != host_of("http://example.org:8081/a")
-    assert host_of("http://example.org:port/a") == "example.org:80"  # the fetch reports it
+    assert host_and_port("http://Example.org/feed") == ("example.org", 80)
+    assert host_and_port("https://example.org./feed") == ("example.org", 443)
+    assert host_and_port("http://example.org:8080/a") == host_and_port("http://EXAMPLE.org:8080/b")
+    assert host_and_port("http://example.org:8080/a") != host_and_port("http://example.org:8081/a")
+    assert host_and_port("http://example.org:port/a") == ("example.org", 0)  # the fetch reports it
